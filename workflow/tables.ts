@@ -1,0 +1,168 @@
+/**
+ * The table contract, stated once. The stacks turn it into Glue catalog tables; the local engine turns
+ * it into DuckDB DDL; `sql/` reads and writes these columns.
+ * Types are Glue/Hive type names.
+ */
+export type ColumnType = 'string' | 'bigint' | 'double' | 'timestamp' | 'date';
+
+export interface Column {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly comment: string;
+}
+
+export interface TableDefinition {
+  readonly name: string;
+  /** silver: Parquet written by the loader; gold/ops/staging: tables the SQL merges into. */
+  readonly layer: 'silver' | 'gold' | 'ops' | 'staging';
+  readonly comment: string;
+  readonly columns: readonly Column[];
+  readonly partitionKeys: readonly Column[];
+  /** Natural key the SQL merges on (documentation and tests; engines do not enforce it). */
+  readonly naturalKey: readonly string[];
+}
+
+const col = (name: string, type: ColumnType, comment: string): Column => ({ name, type, comment });
+
+export const AGENT_EVENTS: TableDefinition = {
+  name: 'agent_events',
+  layer: 'silver',
+  comment: 'One typed agent event per accepted CSV row, with lineage.',
+  columns: [
+    col('done_on', 'timestamp', 'Contact-center wall-clock time of the event, no zone'),
+    col('extension', 'string', 'Agent extension'),
+    col('action', 'string', 'Action, trimmed'),
+    col('details', 'string', 'Details, trimmed; empty string when absent'),
+    col('source_object', 'string', 'bucket/key of the bronze object'),
+    col('source_line', 'bigint', 'Line of the row in the bronze object'),
+    col('run_id', 'string', 'Run (execution name) that loaded the row'),
+  ],
+  partitionKeys: [col('event_date', 'date', 'Date of done_on')],
+  naturalKey: ['source_object', 'source_line'],
+};
+
+export const REJECTED_ROWS: TableDefinition = {
+  name: 'rejected_rows',
+  layer: 'silver',
+  comment: 'Rows of bronze objects that broke the input contract; never dropped silently.',
+  columns: [
+    col('source_object', 'string', 'bucket/key of the bronze object'),
+    col('source_line', 'bigint', 'Line of the row in the bronze object'),
+    col('reason', 'string', 'Why the row was rejected'),
+    col('raw_line', 'string', 'The row as it stood in the file'),
+    col('run_id', 'string', 'Run (execution name) that read the row'),
+  ],
+  partitionKeys: [],
+  naturalKey: ['source_object', 'source_line'],
+};
+
+export const AGENT_INTERVALS: TableDefinition = {
+  name: 'agent_intervals',
+  layer: 'gold',
+  comment: 'Productive time per extension and 30-minute interval.',
+  columns: [
+    col('extension', 'string', 'Agent extension'),
+    col('interval_start', 'timestamp', 'Start of the 30-minute interval (:00 or :30)'),
+    col('productive_ms', 'bigint', 'Productive milliseconds in the interval (exact)'),
+    col('productive_seconds', 'double', 'productive_ms / 1000'),
+    col('productive_hours', 'double', 'Productive hours, capped at 0.5, full precision'),
+    col('event_count', 'bigint', 'Distinct events that happened in the interval'),
+  ],
+  partitionKeys: [],
+  naturalKey: ['extension', 'interval_start'],
+};
+
+export const WEEKLY_SUMMARY: TableDefinition = {
+  name: 'weekly_summary',
+  layer: 'gold',
+  comment: 'Productive time per extension and ISO week (weeks start on Monday).',
+  columns: [
+    col('extension', 'string', 'Agent extension'),
+    col('week_start', 'date', 'Monday of the week'),
+    col('productive_ms', 'bigint', 'Sum of the capped productive milliseconds of the week'),
+    col('productive_hours', 'double', 'productive_ms / 3600000'),
+    col('productive_intervals', 'bigint', 'Intervals with productive time'),
+    col('active_intervals', 'bigint', 'Intervals with a row (productive time or an event)'),
+  ],
+  partitionKeys: [],
+  naturalKey: ['extension', 'week_start'],
+};
+
+export const PIPELINE_RUNS: TableDefinition = {
+  name: 'pipeline_runs',
+  layer: 'ops',
+  comment: 'One row per pipeline run: the audit trail.',
+  columns: [
+    col('run_id', 'string', 'Execution name'),
+    col('source_object', 'string', 'bucket/key of the bronze object'),
+    col('status', 'string', 'SUCCEEDED or FAILED'),
+    col('started_at', 'timestamp', 'Execution start, UTC'),
+    col('finished_at', 'timestamp', 'When the run was recorded, UTC'),
+    col('rows_read', 'bigint', 'Data rows read from the object'),
+    col('rows_loaded', 'bigint', 'Rows loaded to silver'),
+    col('rows_rejected', 'bigint', 'Rows kept in rejected_rows'),
+    col('intervals_touched', 'bigint', 'Interval rows recomputed'),
+    col('weeks_touched', 'bigint', 'Weekly rows recomputed'),
+    col('first_interval', 'timestamp', 'Earliest interval recomputed'),
+    col('last_interval', 'timestamp', 'Latest interval recomputed'),
+    col('error', 'string', 'Error of a failed run'),
+  ],
+  partitionKeys: [],
+  naturalKey: ['run_id'],
+};
+
+export const SOURCE_EXTENTS: TableDefinition = {
+  name: 'source_extents',
+  layer: 'ops',
+  comment: 'First and last event per bronze object and extension, so a re-ingested object recomputes what it used to cover.',
+  columns: [
+    col('source_object', 'string', 'bucket/key of the bronze object'),
+    col('extension', 'string', 'Agent extension'),
+    col('first_event', 'timestamp', 'Earliest event of the extension in the object'),
+    col('last_event', 'timestamp', 'Latest event of the extension in the object'),
+  ],
+  partitionKeys: [],
+  naturalKey: ['source_object', 'extension'],
+};
+
+export const AFFECTED_WINDOWS: TableDefinition = {
+  name: 'affected_windows',
+  layer: 'staging',
+  comment: 'Per run: the interval range of each extension that the run can change.',
+  columns: [
+    col('run_id', 'string', 'Execution name'),
+    col('extension', 'string', 'Agent extension'),
+    col('window_start', 'timestamp', 'First interval to recompute'),
+    col('window_end', 'timestamp', 'End (exclusive) of the last interval to recompute'),
+  ],
+  partitionKeys: [],
+  naturalKey: ['run_id', 'extension'],
+};
+
+export const INTERVAL_CHANGES: TableDefinition = {
+  name: 'interval_changes',
+  layer: 'staging',
+  comment: 'Per run: the recomputed intervals inside the affected windows, merged into agent_intervals.',
+  columns: [
+    col('run_id', 'string', 'Execution name'),
+    col('extension', 'string', 'Agent extension'),
+    col('interval_start', 'timestamp', 'Start of the interval'),
+    col('productive_ms', 'bigint', 'Productive milliseconds'),
+    col('event_count', 'bigint', 'Distinct events in the interval'),
+  ],
+  partitionKeys: [],
+  naturalKey: ['run_id', 'extension', 'interval_start'],
+};
+
+export const SILVER_TABLES = [AGENT_EVENTS, REJECTED_ROWS] as const;
+export const MANAGED_TABLES = [
+  AGENT_INTERVALS,
+  WEEKLY_SUMMARY,
+  PIPELINE_RUNS,
+  SOURCE_EXTENTS,
+  AFFECTED_WINDOWS,
+  INTERVAL_CHANGES,
+] as const;
+
+/** The report view with the problem statement's column names. */
+export const REPORT_VIEW = 'agent_intervals_report';
