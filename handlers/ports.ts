@@ -24,3 +24,27 @@ export interface Notification {
 export interface Publisher {
   publish(notification: Notification): Promise<void>;
 }
+
+/** What was last sent about a window, so a gap alerts once and its repair resolves once. */
+export interface AlertState {
+  /** The window's identity: zone and bounds (see `windowKey`). */
+  readonly windowKey: string;
+  /** open: an alert is outstanding; resolved: the window was reported complete after an alert. */
+  readonly status: 'open' | 'resolved';
+  /** The missing set last alerted; empty when resolved. */
+  readonly fingerprint: string;
+  /** ISO 8601, UTC. */
+  readonly updatedAt: string;
+}
+
+export interface AlertStateStore {
+  get(windowKey: string): Promise<AlertState | undefined>;
+  put(state: AlertState): Promise<void>;
+}
+
+/** Structured log lines; the Powertools Logger fits, and so does a silent stand-in. */
+export interface Log {
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string, attributes?: Record<string, unknown>): void;
+}

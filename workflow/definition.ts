@@ -41,7 +41,8 @@ const PUT_EVENTS = 'arn:aws:states:::events:putEvents';
 const PARAMETER_EXPRESSIONS: Record<StepParameter, string> = {
   run_id: "States.Format('\\'{}\\'', $$.Execution.Name)",
   started_at: "States.Format('\\'{}\\'', $$.Execution.StartTime)",
-  source_object_b64: "States.Format('\\'{}\\'', States.Base64Encode(States.Format('{}/{}', $.bucket, $.key)))",
+  source_object_b64:
+    "States.Format('\\'{}\\'', States.Base64Encode(States.Format('{}/{}', $.bucket, $.key)))",
   error_b64:
     "States.Format('\\'{}\\'', States.Base64Encode(States.Format('{}: {}', $.failure.Error, $.failure.Cause)))",
 };
@@ -80,7 +81,11 @@ function athenaTask(step: SqlStep, resources: WorkflowResources, next: string, c
   };
 }
 
-function completionEvent(resources: WorkflowResources, status: 'SUCCEEDED' | 'FAILED', next: string): AslState {
+function completionEvent(
+  resources: WorkflowResources,
+  status: 'SUCCEEDED' | 'FAILED',
+  next: string,
+): AslState {
   const detail: Record<string, unknown> = {
     status,
     'run_id.$': '$$.Execution.Name',
@@ -144,7 +149,11 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
     ResultPath: null,
     Retry: [
       {
-        ErrorEquals: ['Glue.ConcurrentRunsExceededException', 'Glue.ThrottlingException', 'Glue.InternalServiceException'],
+        ErrorEquals: [
+          'Glue.ConcurrentRunsExceededException',
+          'Glue.ThrottlingException',
+          'Glue.InternalServiceException',
+        ],
         IntervalSeconds: 30,
         MaxAttempts: 5,
         BackoffRate: 2,

@@ -23,7 +23,11 @@ export const PIPELINE_STEPS: readonly SqlStep[] = [
   { state: 'FindAffectedWindows', file: 'pipeline/01_affected_windows.sql', parameters: ['run_id'] },
   { state: 'ComputeIntervalChanges', file: 'pipeline/02_interval_changes.sql', parameters: ['run_id'] },
   { state: 'MergeIntervals', file: 'pipeline/03_merge_intervals.sql', parameters: ['run_id'] },
-  { state: 'DeleteVanishedIntervals', file: 'pipeline/04_delete_vanished_intervals.sql', parameters: ['run_id'] },
+  {
+    state: 'DeleteVanishedIntervals',
+    file: 'pipeline/04_delete_vanished_intervals.sql',
+    parameters: ['run_id'],
+  },
   { state: 'MergeWeeklySummary', file: 'pipeline/05_merge_weekly_summary.sql', parameters: ['run_id'] },
   { state: 'DeleteVanishedWeeks', file: 'pipeline/06_delete_vanished_weeks.sql', parameters: ['run_id'] },
   { state: 'ForgetSourceExtents', file: 'pipeline/07_delete_source_extents.sql', parameters: ['run_id'] },

@@ -114,7 +114,8 @@ export const PIPELINE_RUNS: TableDefinition = {
 export const SOURCE_EXTENTS: TableDefinition = {
   name: 'source_extents',
   layer: 'ops',
-  comment: 'First and last event per bronze object and extension, so a re-ingested object recomputes what it used to cover.',
+  comment:
+    'First and last event per bronze object and extension, so a re-ingested object recomputes what it used to cover.',
   columns: [
     col('source_object', 'string', 'bucket/key of the bronze object'),
     col('extension', 'string', 'Agent extension'),

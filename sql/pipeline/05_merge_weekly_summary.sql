@@ -1,1 +1,65 @@
-select 1
+-- Weekly summary (weeks start on Monday) for every week an affected window touches, rebuilt from the
+-- merged intervals and upserted on (extension, week_start).
+merge into weekly_summary as target
+using (
+    with run as (
+        select cast(? as varchar) as run_id
+    ),
+
+    touched_weeks as (
+        select distinct
+            affected.extension,
+            weeks.week_start
+        from affected_windows as affected
+        cross join run
+        cross join unnest(
+            sequence(
+                date_trunc('week', affected.window_start),
+                date_trunc('week', affected.window_end - interval '1' second),
+                interval '7' day
+            )
+        ) as weeks (week_start)
+        where affected.run_id = run.run_id
+    ),
+
+    week_totals as (
+        select
+            touched_weeks.extension,
+            cast(touched_weeks.week_start as date) as week_start,
+            cast(sum(intervals.productive_ms) as bigint) as productive_ms,
+            cast(sum(case when intervals.productive_ms > 0 then 1 else 0 end) as bigint) as productive_intervals,
+            cast(count(*) as bigint) as active_intervals
+        from touched_weeks
+        inner join agent_intervals as intervals
+            on intervals.extension = touched_weeks.extension
+            and intervals.interval_start >= touched_weeks.week_start
+            and intervals.interval_start < touched_weeks.week_start + interval '7' day
+        group by
+            touched_weeks.extension,
+            touched_weeks.week_start
+    )
+
+    select * from week_totals
+) as source
+on target.extension = source.extension
+    and target.week_start = source.week_start
+when matched then update set
+    productive_ms = source.productive_ms,
+    productive_hours = cast(source.productive_ms as double) / 3600000,
+    productive_intervals = source.productive_intervals,
+    active_intervals = source.active_intervals
+when not matched then insert (
+    extension,
+    week_start,
+    productive_ms,
+    productive_hours,
+    productive_intervals,
+    active_intervals
+) values (
+    source.extension,
+    source.week_start,
+    source.productive_ms,
+    cast(source.productive_ms as double) / 3600000,
+    source.productive_intervals,
+    source.active_intervals
+)

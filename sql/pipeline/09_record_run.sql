@@ -1,1 +1,75 @@
-select 1
+-- The audit row of a successful run, counted from what the run left in silver and staging.
+insert into pipeline_runs (
+    run_id,
+    source_object,
+    status,
+    started_at,
+    finished_at,
+    rows_read,
+    rows_loaded,
+    rows_rejected,
+    intervals_touched,
+    weeks_touched,
+    first_interval,
+    last_interval,
+    error
+)
+with run as (
+    select
+        cast(? as varchar) as run_id,
+        cast(from_iso8601_timestamp(?) at time zone 'UTC' as timestamp) as started_at
+),
+
+loaded as (
+    select
+        max(events.source_object) as source_object,
+        count(*) as rows_loaded
+    from agent_events as events
+    cross join run
+    where events.run_id = run.run_id
+),
+
+rejected as (
+    select count(*) as rows_rejected
+    from rejected_rows as rejects
+    cross join run
+    where rejects.run_id = run.run_id
+),
+
+recomputed as (
+    select
+        count(*) as intervals_touched,
+        count(distinct concat(changes.extension, '|', cast(date_trunc('week', changes.interval_start) as varchar))) as weeks_touched
+    from interval_changes as changes
+    cross join run
+    where changes.run_id = run.run_id
+),
+
+windows as (
+    select
+        min(affected.window_start) as first_interval,
+        max(affected.window_end) - interval '30' minute as last_interval
+    from affected_windows as affected
+    cross join run
+    where affected.run_id = run.run_id
+)
+
+select
+    run.run_id,
+    loaded.source_object,
+    'SUCCEEDED' as status,
+    run.started_at,
+    cast(current_timestamp at time zone 'UTC' as timestamp) as finished_at,
+    loaded.rows_loaded + rejected.rows_rejected as rows_read,
+    loaded.rows_loaded,
+    rejected.rows_rejected,
+    recomputed.intervals_touched,
+    recomputed.weeks_touched,
+    windows.first_interval,
+    windows.last_interval,
+    cast(null as varchar) as error
+from run
+cross join loaded
+cross join rejected
+cross join recomputed
+cross join windows

@@ -1,1 +1,2 @@
-select 1
+delete from affected_windows
+where run_id = cast(? as varchar)

@@ -1,1 +1,2 @@
-select 1
+delete from interval_changes
+where run_id = cast(? as varchar)

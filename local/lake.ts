@@ -1,0 +1,135 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { QueryEngine, QueryRow, QueryValue } from '../handlers/ports';
+import { type ColumnType, MANAGED_TABLES, SILVER_TABLES, type TableDefinition } from '../workflow/tables';
+
+const DUCKDB_TYPES: Record<ColumnType, string> = {
+  string: 'varchar',
+  bigint: 'bigint',
+  double: 'double',
+  timestamp: 'timestamp',
+  date: 'date',
+};
+
+/** Where everything of a local lake lives, below one directory. */
+export interface LakePaths {
+  readonly root: string;
+  readonly bronze: string;
+  readonly silver: string;
+  readonly staging: string;
+  readonly warehouse: string;
+  readonly outbox: string;
+}
+
+export function lakePaths(root: string): LakePaths {
+  const abs = resolve(root);
+  return {
+    root: abs,
+    bronze: join(abs, 'bronze'),
+    silver: join(abs, 'silver'),
+    staging: join(abs, 'silver', '_staging'),
+    warehouse: join(abs, 'warehouse.duckdb'),
+    outbox: join(abs, 'outbox'),
+  };
+}
+
+export function silverTableDir(paths: LakePaths, table: TableDefinition): string {
+  return join(paths.silver, table.name);
+}
+
+/** A DuckDB string literal; used only for paths and names the program itself builds. */
+export function sqlLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+function hasParquet(dir: string): boolean {
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).some((name) => name.endsWith('.parquet'));
+}
+
+function columnList(table: TableDefinition): string {
+  return [...table.columns, ...table.partitionKeys]
+    .map((c) => `${c.name} ${DUCKDB_TYPES[c.type]}`)
+    .join(', ');
+}
+
+function emptySelect(table: TableDefinition): string {
+  const columns = [...table.columns, ...table.partitionKeys].map(
+    (c) => `cast(null as ${DUCKDB_TYPES[c.type]}) as ${c.name}`,
+  );
+  return `select ${columns.join(', ')} where false`;
+}
+
+export interface LakeOptions {
+  /** DuckDB threads; defaults to the machine's cores. */
+  readonly threads?: number;
+  /** DuckDB memory limit, e.g. '1GB'. */
+  readonly memoryLimit?: string;
+}
+
+/**
+ * The local lake: silver Parquet files as views, gold/ops/staging tables in one DuckDB file.
+ * It answers the same SQL text that Athena runs in AWS (after the prelude of macros).
+ */
+export class Lake implements QueryEngine {
+  private constructor(
+    readonly paths: LakePaths,
+    private readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(root: string, options: LakeOptions = {}): Promise<Lake> {
+    const paths = lakePaths(root);
+    for (const dir of [paths.root, paths.bronze, paths.silver, paths.outbox])
+      mkdirSync(dir, { recursive: true });
+    const config: Record<string, string> = { preserve_insertion_order: 'true' };
+    if (options.threads) config.threads = String(options.threads);
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    const instance = await DuckDBInstance.create(paths.warehouse, config);
+    const connection = await instance.connect();
+    const lake = new Lake(paths, instance, connection);
+    await lake.exec("set TimeZone = 'UTC'");
+    await lake.exec(readFileSync(join(__dirname, '..', 'local', 'prelude.sql'), 'utf8'));
+    for (const table of MANAGED_TABLES) {
+      await lake.exec(`create table if not exists ${table.name} (${columnList(table)})`);
+    }
+    await lake.refreshSilver();
+    return lake;
+  }
+
+  /** Points the silver views at the Parquet files now on disk (the Glue catalog's job in AWS). */
+  async refreshSilver(): Promise<void> {
+    for (const table of SILVER_TABLES) {
+      const dir = silverTableDir(this.paths, table);
+      const source = hasParquet(dir)
+        ? `select ${[...table.columns, ...table.partitionKeys].map((c) => c.name).join(', ')} from read_parquet(${sqlLiteral(
+            join(dir, '**', '*.parquet'),
+          )}, hive_partitioning = ${table.partitionKeys.length > 0}${
+            table.partitionKeys.length > 0
+              ? `, hive_types = {${table.partitionKeys.map((k) => `'${k.name}': ${DUCKDB_TYPES[k.type]}`).join(', ')}}`
+              : ''
+          })`
+        : emptySelect(table);
+      await this.exec(`create or replace view ${table.name} as ${source}`);
+    }
+  }
+
+  /** Runs statements without parameters (DDL, the prelude). */
+  async exec(sql: string): Promise<void> {
+    await this.connection.run(sql);
+  }
+
+  async query(sql: string, parameters: readonly QueryValue[] = []): Promise<QueryRow[]> {
+    const reader = await this.connection.runAndReadAll(
+      sql,
+      parameters.length > 0 ? [...parameters] : undefined,
+    );
+    return reader.getRowObjectsJson() as QueryRow[];
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { matchHeader, TIMESTAMP_FORMATS } from '../workflow/input-contract';
+import { AGENT_EVENTS, REJECTED_ROWS } from '../workflow/tables';
+import { type Lake, silverTableDir, sqlLiteral } from './lake';
+
+/** A file the pipeline will not take at all; nothing of it reaches silver or gold. */
+export class FileRefusedError extends Error {
+  override readonly name = 'FileRefused';
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+  }
+}
+
+export interface LoadRequest {
+  readonly bucket: string;
+  readonly key: string;
+  readonly runId: string;
+}
+
+export interface LoadResult {
+  readonly sourceObject: string;
+  readonly rowsRead: number;
+  readonly rowsLoaded: number;
+  readonly rowsRejected: number;
+}
+
+const SNIFF_BYTES = 64 * 1024;
+
+/** Stable file-name stem for everything one bronze object wrote, so a re-ingest replaces it. */
+export function sourceId(sourceObject: string): string {
+  return createHash('sha256').update(sourceObject).digest('hex').slice(0, 16);
+}
+
+/** Refuses what is not a UTF-8 CSV with the required header; returns the header's fields. */
+function readHeader(path: string, display: string): string[] {
+  const size = statSync(path).size;
+  if (size === 0) throw new FileRefusedError(display, 'the file is empty');
+  const chunk = Buffer.alloc(Math.min(size, SNIFF_BYTES));
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, chunk, 0, chunk.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const nul = chunk.indexOf(0);
+  if (nul >= 0) throw new FileRefusedError(display, `not a text file (NUL byte at offset ${nul})`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(chunk, { stream: true });
+  } catch {
+    throw new FileRefusedError(display, 'not a text file (invalid UTF-8 in the first 64 KiB)');
+  }
+  const end = text.search(/\r?\n/);
+  if (end < 0 && size > SNIFF_BYTES)
+    throw new FileRefusedError(display, 'no header line in the first 64 KiB');
+  const headerLine = end < 0 ? text : text.slice(0, end);
+  let header: string[];
+  try {
+    header = (parse(headerLine, { bom: true, relax_column_count: true }) as string[][])[0] ?? [];
+  } catch (error) {
+    throw new FileRefusedError(display, `unreadable header line (${(error as Error).message})`);
+  }
+  const match = matchHeader(header);
+  if (!match.ok) {
+    throw new FileRefusedError(
+      display,
+      `missing required column${match.missing.length > 1 ? 's' : ''} ${match.missing.join(', ')} (header: ${header.join(', ')})`,
+    );
+  }
+  return header;
+}
+
+/** A CSV field as it would be written back: quoted when it must be. */
+const CSV_FIELD = (column: string) =>
+  `case when ${column} is null then '' when regexp_matches(${column}, '[",\\r\\n]') then '"' || replace(${column}, '"', '""') || '"' else ${column} end`;
+
+/**
+ * The local counterpart of the Glue job: bronze CSV -> typed silver Parquet partitioned by event date,
+ * with rejected rows kept beside it. Writes to a staging folder, then moves files into place, so a
+ * refused file leaves silver as it was.
+ */
+export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promise<LoadResult> {
+  const sourceObject = `${request.bucket}/${request.key}`;
+  const path = join(lake.paths.bronze, request.key);
+  if (!existsSync(path)) throw new FileRefusedError(sourceObject, 'no such object in bronze');
+  const header = readHeader(path, sourceObject);
+  const match = matchHeader(header);
+  if (!match.ok) throw new FileRefusedError(sourceObject, 'header changed while reading');
+  const { indexes } = match;
+  const raw = header.map((_, i) => `c${i}`);
+  const col = (i: number) => `c${i}`;
+  const formats = `[${TIMESTAMP_FORMATS.map(sqlLiteral).join(', ')}]`;
+  const id = sourceId(sourceObject);
+  const staging = join(lake.paths.staging, request.runId);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+
+  try {
+    await lake.exec(
+      'drop table if exists load_errors; drop table if exists load_scans; drop table if exists load_rows;',
+    );
+    await lake.exec(`
+      create temp table load_rows as
+      with records as (
+        select row_number() over () as record_no, ${raw.join(', ')}
+        from read_csv(${sqlLiteral(path)},
+          delim = ',', quote = '"', escape = '"', header = true, auto_detect = false, strict_mode = true,
+          columns = {${raw.map((c) => `'${c}': 'varchar'`).join(', ')}},
+          store_rejects = true, rejects_table = 'load_errors', rejects_scan = 'load_scans')
+      ),
+      typed as (
+        select
+          record_no,
+          try_strptime(trim(${col(indexes.done_on)}), ${formats}) as done_on,
+          coalesce(trim(${col(indexes.extension)}), '') as extension,
+          coalesce(trim(${col(indexes.action)}), '') as action,
+          coalesce(trim(${col(indexes.details)}), '') as details,
+          ${col(indexes.done_on)} as done_on_text,
+          ${raw.map((c) => CSV_FIELD(c)).join(" || ',' || ")} as raw_line
+        from records
+      )
+      select
+        record_no,
+        done_on,
+        extension,
+        action,
+        details,
+        case
+          when done_on is null and extension = '' then 'Done On ' || coalesce('"' || done_on_text || '"', 'empty') || ' is not an accepted timestamp; Extension is empty'
+          when done_on is null then 'Done On ' || coalesce('"' || done_on_text || '"', 'empty') || ' is not an accepted timestamp'
+          when extension = '' then 'Extension is empty'
+        end as reason,
+        case when done_on is null or extension = '' then raw_line end as raw_line
+      from typed`);
+
+    // Accepted records keep file order; each takes the next line number not used by a record the CSV reader
+    // rejected (records are assumed not to span lines: quoted line breaks shift later numbers).
+    await lake.exec(`
+      create or replace temp table load_lines as
+      with rejected_lines as (
+        select distinct line from load_errors
+      ),
+      gaps as (
+        select line - 2 - (row_number() over (order by line) - 1) as records_before, row_number() over (order by line) as rejected_so_far
+        from rejected_lines
+      ),
+      steps as (
+        select records_before, max(rejected_so_far) as rejected_so_far from gaps group by records_before
+      )
+      select r.record_no, r.record_no + 1 + coalesce(s.rejected_so_far, 0) as source_line
+      from load_rows as r
+      asof left join steps as s on r.record_no > s.records_before`);
+
+    const [counts] = await lake.query(`
+      select
+        count(*) filter (where reason is null) as loaded,
+        count(*) filter (where reason is not null) as invalid,
+        (select count(distinct line) from load_errors) as malformed
+      from load_rows`);
+    const loaded = Number(counts?.loaded ?? 0);
+    const rejected = Number(counts?.invalid ?? 0) + Number(counts?.malformed ?? 0);
+
+    const rejectsQuery = `
+      with malformed as (
+        select line as source_line, min(error_type) as error_type, min(error_message) as error_message, min(csv_line) as raw_line
+        from load_errors
+        group by line
+      )
+      select ${sqlLiteral(sourceObject)} as source_object, l.source_line, r.reason, r.raw_line, ${sqlLiteral(request.runId)} as run_id
+      from load_rows as r
+      join load_lines as l on l.record_no = r.record_no
+      where r.reason is not null
+      union all
+      select ${sqlLiteral(sourceObject)}, source_line,
+        case
+          when error_type in ('TOO MANY COLUMNS', 'MISSING COLUMNS') then 'wrong number of fields: ' || error_message
+          else lower(error_type) || ': ' || error_message
+        end,
+        raw_line,
+        ${sqlLiteral(request.runId)}
+      from malformed
+      order by source_line`;
+
+    if (loaded === 0) {
+      const [first] = await lake.query(`select source_line, reason from (${rejectsQuery}) limit 1`);
+      const detail = first ? `; line ${first.source_line}: ${first.reason}` : '';
+      throw new FileRefusedError(sourceObject, `no valid row (${rejected} rejected${detail})`);
+    }
+
+    const eventsStaging = join(staging, AGENT_EVENTS.name);
+    await lake.exec(`
+      copy (
+        select r.done_on, r.extension, r.action, r.details,
+          ${sqlLiteral(sourceObject)} as source_object, l.source_line, ${sqlLiteral(request.runId)} as run_id,
+          cast(r.done_on as date) as event_date
+        from load_rows as r
+        join load_lines as l on l.record_no = r.record_no
+        where r.reason is null
+      ) to ${sqlLiteral(eventsStaging)} (format parquet, partition_by (event_date), filename_pattern '${id}_{i}')`);
+    const rejectsStaging = join(staging, REJECTED_ROWS.name);
+    if (rejected > 0) {
+      mkdirSync(rejectsStaging, { recursive: true });
+      await lake.exec(
+        `copy (${rejectsQuery}) to ${sqlLiteral(join(rejectsStaging, `${id}.parquet`))} (format parquet)`,
+      );
+    }
+
+    promote(eventsStaging, silverTableDir(lake.paths, AGENT_EVENTS), id);
+    promote(rejectsStaging, silverTableDir(lake.paths, REJECTED_ROWS), id);
+    await lake.refreshSilver();
+    return { sourceObject, rowsRead: loaded + rejected, rowsLoaded: loaded, rowsRejected: rejected };
+  } finally {
+    await lake.exec(
+      'drop table if exists load_errors; drop table if exists load_scans; drop table if exists load_rows; drop table if exists load_lines;',
+    );
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.parquet'));
+}
+
+/**
+ * Moves a staged object's files into the table directory (each rename is atomic), then removes the
+ * files the same object wrote before that the new load did not replace.
+ */
+function promote(stagingDir: string, tableDir: string, id: string): void {
+  const staged = new Set(listFiles(stagingDir));
+  for (const name of staged) {
+    const target = join(tableDir, name);
+    mkdirSync(dirname(target), { recursive: true });
+    renameSync(join(stagingDir, name), target);
+  }
+  for (const name of listFiles(tableDir)) {
+    if (basename(name).startsWith(`${id}`) && !staged.has(name)) rmSync(join(tableDir, name));
+  }
+}
