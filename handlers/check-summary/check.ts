@@ -4,7 +4,7 @@ import {
   decideAlert,
   failedRunNotification,
   fingerprint,
-} from '../coverage/alerts';
+} from '../coverage-check/alerts';
 import {
   type CoverageResult,
   type CoverageWindow,
@@ -14,10 +14,10 @@ import {
   trailingWindow,
   windowKey,
   yesterdayWindow,
-} from '../coverage/coverage';
-import type { CoverageQueries } from '../coverage/queries';
-import type { OperatingSchedule } from '../coverage/schedule';
-import { formatTimestamp } from '../coverage/wall-clock';
+} from '../coverage-check/coverage';
+import type { CoverageQueries } from '../coverage-check/queries';
+import type { OperatingSchedule } from '../coverage-check/schedule';
+import { formatTimestamp } from '../coverage-check/wall-clock';
 import type { AlertStateStore, Log, Publisher, QueryEngine } from '../ports';
 import type { CompletionDetail } from './events';
 
