@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-require('../dist/agent-etl.js');
+require('../dist/cli.js');

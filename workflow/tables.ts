@@ -103,6 +103,7 @@ export const PIPELINE_RUNS: TableDefinition = {
     col('rows_rejected', 'bigint', 'Rows kept in rejected_rows'),
     col('intervals_touched', 'bigint', 'Interval rows recomputed'),
     col('weeks_touched', 'bigint', 'Weekly rows recomputed'),
+    col('productive_hours', 'double', 'Productive hours in the recomputed intervals'),
     col('first_interval', 'timestamp', 'Earliest interval recomputed'),
     col('last_interval', 'timestamp', 'Latest interval recomputed'),
     col('error', 'string', 'Error of a failed run'),

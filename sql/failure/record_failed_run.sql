@@ -11,6 +11,7 @@ insert into pipeline_runs (
     rows_rejected,
     intervals_touched,
     weeks_touched,
+    productive_hours,
     first_interval,
     last_interval,
     error
@@ -34,6 +35,7 @@ select
     cast(null as bigint) as rows_rejected,
     cast(null as bigint) as intervals_touched,
     cast(null as bigint) as weeks_touched,
+    cast(null as double) as productive_hours,
     cast(null as timestamp) as first_interval,
     cast(null as timestamp) as last_interval,
     error

@@ -10,6 +10,7 @@ insert into pipeline_runs (
     rows_rejected,
     intervals_touched,
     weeks_touched,
+    productive_hours,
     first_interval,
     last_interval,
     error
@@ -39,6 +40,7 @@ rejected as (
 recomputed as (
     select
         count(*) as intervals_touched,
+        coalesce(sum(changes.productive_ms), 0) as productive_ms,
         count(distinct concat(changes.extension, '|', cast(date_trunc('week', changes.interval_start) as varchar))) as weeks_touched
     from interval_changes as changes
     cross join run
@@ -65,6 +67,7 @@ select
     rejected.rows_rejected,
     recomputed.intervals_touched,
     recomputed.weeks_touched,
+    cast(recomputed.productive_ms as double) / 3600000 as productive_hours,
     windows.first_interval,
     windows.last_interval,
     cast(null as varchar) as error

@@ -1,0 +1,197 @@
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { EXPORTS, type ExportFormat, type ExportName, exportTable, formatTable } from './exports';
+import { generateEvents } from './generate';
+import { Lake } from './lake';
+import { withLakeLock } from './lock';
+import { type FileRun, runFile, successPath } from './runner';
+
+const DEFAULT_LAKE = 'lake';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+/** Files named on the command line; a directory stands for the .csv files in it, in name order. */
+export function expandInputs(paths: readonly string[]): string[] {
+  return paths.flatMap((path) => {
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (!stats) throw new InvalidArgumentError(`${path}: no such file or directory`);
+    if (!stats.isDirectory()) return [path];
+    return readdirSync(path)
+      .filter((name) => name.toLowerCase().endsWith('.csv'))
+      .sort()
+      .map((name) => join(path, name));
+  });
+}
+
+const number = (n: number) => n.toLocaleString('en-US');
+
+interface RunRow {
+  run_id: string;
+  status: string;
+  rows_read: string | null;
+  rows_loaded: string | null;
+  rows_rejected: string | null;
+  intervals_touched: string | null;
+  weeks_touched: string | null;
+  productive_hours: number | null;
+}
+
+async function summarize(lake: Lake, runs: readonly FileRun[], seconds: number): Promise<string> {
+  const rows: RunRow[] = [];
+  for (const run of runs) {
+    rows.push(
+      ...((await lake.query(
+        `select run_id, status, rows_read, rows_loaded, rows_rejected, intervals_touched, weeks_touched, productive_hours
+         from pipeline_runs where run_id = ?`,
+        [run.runId],
+      )) as unknown as RunRow[]),
+    );
+  }
+  const total = (key: keyof RunRow) => rows.reduce((sum, row) => sum + Number(row[key] ?? 0), 0);
+  const failed = runs.filter((run) => run.status === 'FAILED').length;
+  return [
+    `agent-etl run: ${runs.length} file${runs.length === 1 ? '' : 's'}, ${runs.length - failed} succeeded, ${failed} failed, in ${seconds.toFixed(1)} s`,
+    `  rows     read ${number(total('rows_read'))}, loaded ${number(total('rows_loaded'))}, rejected ${number(total('rows_rejected'))}`,
+    `  gold     ${number(total('intervals_touched'))} intervals and ${number(total('weeks_touched'))} weeks recomputed, ${total('productive_hours').toFixed(2)} productive hours in them`,
+    ...(total('rows_rejected') > 0 ? ['  rejected rows: agent-etl export rejects'] : []),
+  ].join('\n');
+}
+
+async function runCommand(inputs: string[], options: { lake: string; wait: number }): Promise<number> {
+  const files = expandInputs(inputs);
+  if (files.length === 0) throw new InvalidArgumentError(`no .csv files in ${inputs.join(', ')}`);
+  return withLakeLock(options.lake, options.wait, async () => {
+    const lake = await Lake.open(options.lake);
+    const bar = process.stderr.isTTY
+      ? new SingleBar({
+          format: '{bar} {percentage}% | {file} | {state}',
+          stream: process.stderr,
+          hideCursor: true,
+        })
+      : undefined;
+    const steps = successPath();
+    bar?.start(files.length * steps.length, 0, { file: '', state: '' });
+    const started = process.hrtime.bigint();
+    const runs: FileRun[] = [];
+    try {
+      for (const [index, file] of files.entries()) {
+        const run = await runFile(lake, file, {
+          onState: (state) => {
+            const step = steps.indexOf(state);
+            if (step >= 0) bar?.update(index * steps.length + step + 1, { file, state });
+          },
+        });
+        runs.push(run);
+        bar?.update((index + 1) * steps.length, { file, state: run.status });
+      }
+      bar?.stop();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      process.stdout.write(`${await summarize(lake, runs, seconds)}\n`);
+      for (const run of runs.filter((r) => r.status === 'FAILED')) {
+        const reason = (run.error ?? 'failed').replace(`${run.sourceObject}: `, '');
+        process.stderr.write(`error: ${run.file}: ${reason}\n`);
+      }
+      return runs.some((run) => run.status === 'FAILED') ? 1 : 0;
+    } finally {
+      bar?.stop();
+      lake.close();
+    }
+  });
+}
+
+async function exportCommand(
+  table: ExportName,
+  options: { lake: string; format: ExportFormat; out?: string; limit?: number; wait: number },
+): Promise<number> {
+  return withLakeLock(options.lake, options.wait, async () => {
+    const lake = await Lake.open(options.lake);
+    try {
+      const text = formatTable(await exportTable(lake, table, options.limit), options.format);
+      if (options.out) writeFileSync(options.out, text);
+      else process.stdout.write(text);
+      return 0;
+    } finally {
+      lake.close();
+    }
+  });
+}
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('agent-etl')
+    .description('Productive hours per extension and 30-minute interval, from contact-center agent events.')
+    .showHelpAfterError();
+  const lakeOption = () => new Option('--lake <dir>', 'lake directory').default(DEFAULT_LAKE);
+  const waitOption = () =>
+    new Option('--wait <seconds>', 'how long to wait for another command using the lake')
+      .argParser(positiveInteger)
+      .default(60);
+
+  program
+    .command('run')
+    .description('ingest CSV files (or directories of them) through the local state machine')
+    .argument('<paths...>', 'CSV files or directories')
+    .addOption(lakeOption())
+    .addOption(waitOption())
+    .action(async (paths: string[], options: { lake: string; wait: number }) => {
+      setExitCode(await runCommand(paths, options));
+    });
+
+  program
+    .command('export')
+    .description('print a table of the lake')
+    .addArgument(program.createArgument('<table>', 'what to print').choices(EXPORTS))
+    .addOption(lakeOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
+    .option('--out <file>', 'write to a file instead of standard output')
+    .addOption(new Option('--limit <rows>', 'print at most this many rows').argParser(positiveInteger))
+    .addOption(waitOption())
+    .action(async (table: ExportName, options) => {
+      setExitCode(await exportCommand(table, options));
+    });
+
+  program
+    .command('generate')
+    .description('write realistic synthetic agent events (deterministic for a seed)')
+    .requiredOption('--out <file>', 'CSV file to write')
+    .addOption(new Option('--extensions <n>', 'agent extensions').argParser(positiveInteger).default(50))
+    .addOption(new Option('--days <n>', 'days').argParser(positiveInteger).default(7))
+    .option('--start <date>', 'first day, YYYY-MM-DD', '2024-11-04')
+    .addOption(new Option('--seed <n>', 'random seed').argParser(positiveInteger).default(1))
+    .addOption(new Option('--events <n>', 'stop after this many events').argParser(positiveInteger))
+    .action((options) => {
+      const result = generateEvents(resolve(options.out), {
+        extensions: options.extensions,
+        days: options.days,
+        start: options.start,
+        seed: options.seed,
+        maxEvents: options.events,
+      });
+      process.stdout.write(
+        `wrote ${number(result.events)} events (${number(result.bytes)} bytes) to ${options.out}\n`,
+      );
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  let exitCode = 0;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    exitCode = 1;
+  }
+  process.exitCode = exitCode;
+}
+
+void main();
