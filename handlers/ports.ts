@@ -44,7 +44,20 @@ export interface AlertStateStore {
 
 /** Structured log lines; the Powertools Logger fits, and so does a silent stand-in. */
 export interface Log {
-  info(message: string, attributes?: Record<string, unknown>): void;
-  warn(message: string, attributes?: Record<string, unknown>): void;
-  error(message: string, attributes?: Record<string, unknown>): void;
+  info(message: string, ...attributes: Record<string, unknown>[]): void;
+  warn(message: string, ...attributes: Record<string, unknown>[]): void;
+  error(message: string, ...attributes: Record<string, unknown>[]): void;
+}
+
+/** Where notify delivers: a Slack-compatible incoming webhook or a generic JSON webhook. */
+export interface WebhookTarget {
+  /** Safe to log (the SSM parameter name); the URL is a secret and never logged. */
+  readonly name: string;
+  readonly format: 'slack' | 'json';
+  readonly url: string;
+}
+
+/** What could not be delivered for good, kept for a person to look at and replay. */
+export interface DeadLetterQueue {
+  send(body: string): Promise<void>;
 }

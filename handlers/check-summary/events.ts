@@ -1,5 +1,4 @@
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
 import { COMPLETION_EVENT } from '../../workflow/definition';
 
 /** The detail of `Pipeline Run Completed`, as the state machine emits it (workflow/definition.ts). */
@@ -16,6 +15,18 @@ export const CompletionDetailSchema = z.object({
 
 export type CompletionDetail = z.infer<typeof CompletionDetailSchema>;
 
+/**
+ * The EventBridge envelope, the fields this handler reads. (Powertools' parser schemas would do, but
+ * they import all of zod, locales included, which doubles the bundle; `import * as z` tree-shakes.)
+ */
+const EventBridgeSchema = z.object({
+  id: z.string(),
+  source: z.string(),
+  'detail-type': z.string(),
+  time: z.string(),
+  detail: z.unknown(),
+});
+
 const CompletionEventSchema = EventBridgeSchema.extend({
   source: z.literal(COMPLETION_EVENT.source),
   'detail-type': z.literal(COMPLETION_EVENT.detailType),
@@ -26,7 +37,7 @@ const CompletionEventSchema = EventBridgeSchema.extend({
 const ScheduledRuleEventSchema = EventBridgeSchema.extend({
   source: z.literal('aws.events'),
   'detail-type': z.literal('Scheduled Event'),
-}).transform(() => ({ kind: 'daily' as const }));
+}).transform(() => ({ kind: 'daily' as const, day: undefined, end: undefined }));
 
 /**
  * EventBridge Scheduler's target input: `{"check": "daily"}` checks yesterday; `day` (YYYY-MM-DD) or
