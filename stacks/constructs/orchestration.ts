@@ -1,0 +1,229 @@
+import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
+import { Construct } from 'constructs';
+import { buildDefinition } from '../../workflow/definition';
+import { MANAGED_TABLES, SILVER_TABLES } from '../../workflow/tables';
+import type { EnvironmentConfig } from '../config';
+import type { AwsContext } from './aws-context';
+import { tablePrefix } from './catalog';
+import { denyInsecureTransport, policyDocument, ServiceRole } from './iam';
+import { ATHENA_RESULTS_PREFIX, type Storage } from './storage';
+
+export interface OrchestrationProps {
+  readonly config: EnvironmentConfig;
+  readonly context: AwsContext;
+  readonly storage: Storage;
+  readonly glueJobName: string;
+  readonly glueJobArn: string;
+  readonly workgroupName: string;
+  readonly workgroupArn: string;
+  readonly databaseName: string;
+}
+
+/**
+ * Terraform reads `${` and `%{` in strings as template syntax; SQL text is data, so both are escaped.
+ * Terraform references that cdktf put in the definition (`${TfToken[...]}`) are left alone.
+ */
+function escapeTemplateSyntax(text: string): string {
+  return text.replace(/\$\{(?!TfToken\[)/g, '$$${').replace(/%\{/g, '%%{');
+}
+
+/**
+ * The pipeline's Step Functions state machine (the ASL from workflow/definition.ts with the real
+ * names), its event bus for completion events, and the rule that starts it for each CSV dropped in bronze.
+ */
+export class Orchestration extends Construct {
+  readonly stateMachine: SfnStateMachine;
+  readonly logGroup: CloudwatchLogGroup;
+  readonly eventBus: CloudwatchEventBus;
+  readonly bronzeRule: CloudwatchEventRule;
+  readonly bronzeRuleDeadLetterQueue: SqsQueue;
+
+  constructor(scope: Construct, id: string, props: OrchestrationProps) {
+    super(scope, id);
+    const { config, context, storage } = props;
+    const name = `${config.namePrefix}-pipeline`;
+
+    this.eventBus = new CloudwatchEventBus(this, 'eventBus', { name });
+    this.logGroup = new CloudwatchLogGroup(this, 'logGroup', {
+      // Step Functions delivers logs through CloudWatch vended logs, which wants this prefix.
+      name: `/aws/vendedlogs/states/${name}`,
+      retentionInDays: config.retention.logDays,
+    });
+
+    const database = props.databaseName;
+    const tableArns = [...SILVER_TABLES, ...MANAGED_TABLES].map((table) =>
+      context.arn('glue', `table/${database}/${table.name}`),
+    );
+    const role = new ServiceRole(this, 'role', {
+      name: `${name}-state-machine`,
+      description:
+        'Pipeline state machine: runs the load job and the Athena SQL steps, emits completion events',
+      service: 'states.amazonaws.com',
+      sourceAccount: context.accountId,
+      statements: [
+        {
+          Sid: 'RunLoadJob',
+          Action: ['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'],
+          Resource: [props.glueJobArn],
+        },
+        {
+          Sid: 'RunQueries',
+          Action: [
+            'athena:StartQueryExecution',
+            'athena:GetQueryExecution',
+            'athena:GetQueryResults',
+            'athena:StopQueryExecution',
+            'athena:GetWorkGroup',
+          ],
+          Resource: [props.workgroupArn],
+        },
+        {
+          Sid: 'ReadWriteCatalog',
+          Action: [
+            'glue:GetDatabase',
+            'glue:GetTable',
+            'glue:GetTables',
+            'glue:UpdateTable',
+            'glue:GetPartition',
+            'glue:GetPartitions',
+            'glue:BatchGetPartition',
+          ],
+          Resource: [
+            context.arn('glue', 'catalog'),
+            context.arn('glue', `database/${database}`),
+            ...tableArns,
+          ],
+        },
+        {
+          Sid: 'LocateBuckets',
+          Action: ['s3:GetBucketLocation', 's3:ListBucket'],
+          Resource: [storage.silver.arn, storage.gold.arn, storage.athenaResults.arn],
+        },
+        {
+          Sid: 'ReadSilver',
+          Action: ['s3:GetObject'],
+          Resource: SILVER_TABLES.map((table) => storage.silver.objectsArn(tablePrefix(table))),
+        },
+        {
+          Sid: 'WriteGold',
+          Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+          Resource: MANAGED_TABLES.map((table) => storage.gold.objectsArn(tablePrefix(table))),
+        },
+        {
+          Sid: 'WriteQueryResults',
+          Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+          Resource: [storage.athenaResults.objectsArn(ATHENA_RESULTS_PREFIX)],
+        },
+        { Sid: 'UseLakeKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: [storage.key.arn] },
+        { Sid: 'EmitCompletion', Action: ['events:PutEvents'], Resource: [this.eventBus.arn] },
+        {
+          Sid: 'DeliverLogs',
+          Action: [
+            'logs:CreateLogDelivery',
+            'logs:GetLogDelivery',
+            'logs:UpdateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+          ],
+          // CloudWatch Logs vended delivery APIs have no resource-level permissions: AWS requires `*`.
+          Resource: '*',
+        },
+        {
+          Sid: 'Tracing',
+          Action: [
+            'xray:PutTraceSegments',
+            'xray:PutTelemetryRecords',
+            'xray:GetSamplingRules',
+            'xray:GetSamplingTargets',
+          ],
+          // X-Ray has no resource-level permissions: AWS requires `*` here.
+          Resource: '*',
+        },
+      ],
+    });
+
+    const definition = buildDefinition({
+      glueJobName: props.glueJobName,
+      athenaWorkGroup: props.workgroupName,
+      glueDatabase: database,
+      eventBusName: this.eventBus.name,
+    });
+    this.stateMachine = new SfnStateMachine(this, 'stateMachine', {
+      name,
+      type: 'STANDARD',
+      roleArn: role.arn,
+      definition: escapeTemplateSyntax(JSON.stringify(definition)),
+      loggingConfiguration: {
+        logDestination: `${this.logGroup.arn}:*`,
+        includeExecutionData: true,
+        level: 'ALL',
+      },
+      tracingConfiguration: { enabled: true },
+      dependsOn: [role.policy],
+    });
+
+    this.bronzeRuleDeadLetterQueue = new SqsQueue(this, 'bronzeRuleDeadLetterQueue', {
+      name: `${config.namePrefix}-bronze-rule-dlq`,
+      messageRetentionSeconds: 14 * 24 * 3600,
+      sqsManagedSseEnabled: true,
+    });
+    this.bronzeRule = new CloudwatchEventRule(this, 'bronzeRule', {
+      name: `${config.namePrefix}-bronze-csv-created`,
+      description: 'A CSV object created in bronze starts one pipeline execution',
+      eventPattern: JSON.stringify({
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: {
+          bucket: { name: [storage.bronze.name] },
+          object: { key: [{ suffix: { 'equals-ignore-case': '.csv' } }] },
+        },
+      }),
+    });
+    new SqsQueuePolicy(this, 'bronzeRuleDeadLetterQueuePolicy', {
+      queueUrl: this.bronzeRuleDeadLetterQueue.url,
+      policy: policyDocument([
+        {
+          Sid: 'BronzeRuleDeadLetters',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: ['sqs:SendMessage'],
+          Resource: this.bronzeRuleDeadLetterQueue.arn,
+          Condition: { ArnEquals: { 'aws:SourceArn': this.bronzeRule.arn } },
+        },
+        denyInsecureTransport(
+          ['sqs:SendMessage', 'sqs:ReceiveMessage'],
+          [this.bronzeRuleDeadLetterQueue.arn],
+        ),
+      ]),
+    });
+    const ruleRole = new ServiceRole(this, 'bronzeRuleRole', {
+      name: `${config.namePrefix}-bronze-rule`,
+      description: 'EventBridge rule on bronze: starts pipeline executions',
+      service: 'events.amazonaws.com',
+      sourceAccount: context.accountId,
+      statements: [
+        { Sid: 'StartPipeline', Action: ['states:StartExecution'], Resource: [this.stateMachine.arn] },
+      ],
+    });
+    new CloudwatchEventTarget(this, 'bronzeRuleTarget', {
+      rule: this.bronzeRule.name,
+      targetId: 'pipeline',
+      arn: this.stateMachine.arn,
+      roleArn: ruleRole.arn,
+      inputTransformer: {
+        inputPaths: { bucket: '$.detail.bucket.name', key: '$.detail.object.key' },
+        inputTemplate: '{"bucket": <bucket>, "key": <key>}',
+      },
+      retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 },
+      deadLetterConfig: { arn: this.bronzeRuleDeadLetterQueue.arn },
+    });
+  }
+}
