@@ -1,0 +1,313 @@
+import validateAsl from 'asl-validator';
+import { COMPLETION_EVENT, GLUE_JOB_ARGUMENTS, LOAD_STATE } from '../../workflow/definition';
+import { MANAGED_TABLES, SILVER_TABLES } from '../../workflow/tables';
+import {
+  environment,
+  ref,
+  resourceNamed,
+  resourcesOf,
+  STATE,
+  statementsOf,
+  synthBootstrap,
+  synthPipeline,
+  type TerraformJson,
+} from './synth';
+
+const dev = environment('dev');
+const json = synthPipeline(dev);
+
+const [jobName] = resourceNamed(json, 'aws_glue_job', 'loadJob');
+const [workgroupName] = resourceNamed(json, 'aws_athena_workgroup', 'workgroup');
+const [databaseName] = resourceNamed(json, 'aws_glue_catalog_database', 'database');
+const [busName] = resourceNamed(json, 'aws_cloudwatch_event_bus', 'eventBus');
+const [stateMachineName, stateMachine] = resourceNamed(json, 'aws_sfn_state_machine', 'stateMachine');
+const bucketRef = (purpose: string) =>
+  ref('aws_s3_bucket', resourceNamed(json, 'aws_s3_bucket', `${purpose}Bucket`)[0], 'bucket');
+
+/** Replaces every Terraform reference in the definition by a sample value of the right shape. */
+function withSampleValues(definition: string): unknown {
+  const sample = definition.replace(
+    /\$\{([a-z0-9_]+)\.([A-Za-z0-9_]+)\.([a-z_]+)\}/g,
+    (_, type: string, _name, attribute: string) =>
+      attribute === 'arn' ? `arn:aws:${type.split('_')[1]}:eu-west-1:123456789012:sample` : `sample-${type}`,
+  );
+  return JSON.parse(sample.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{'));
+}
+
+describe('storage', () => {
+  const buckets = resourcesOf(json, 'aws_s3_bucket');
+
+  test('five buckets, named per environment, account and region', () => {
+    expect(Object.keys(buckets)).toHaveLength(5);
+    for (const purpose of ['bronze', 'silver', 'gold', 'athena-results', 'assets']) {
+      expect(Object.values(buckets).map((bucket) => bucket.bucket)).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^${dev.namePrefix}-${purpose}-\\$\\{data\\.aws_caller_identity\\..+\\}-\\$\\{data\\.aws_region\\..+\\}$`,
+          ),
+        ),
+      );
+    }
+  });
+
+  test('one KMS key, rotation on', () => {
+    const keys = Object.values(resourcesOf(json, 'aws_kms_key'));
+    expect(keys).toHaveLength(1);
+    expect(keys[0]?.enable_key_rotation).toBe(true);
+  });
+
+  test('bronze is versioned, sends EventBridge notifications and ages out to cheaper storage', () => {
+    const bronze = resourceNamed(json, 'aws_s3_bucket', 'bronzeBucket')[0];
+    const bronzeId = ref('aws_s3_bucket', bronze, 'id');
+    const versioning = Object.values(resourcesOf(json, 'aws_s3_bucket_versioning'));
+    expect(versioning.map((v) => v.bucket)).toEqual([bronzeId]);
+    expect(Object.values(resourcesOf(json, 'aws_s3_bucket_notification'))).toEqual([
+      expect.objectContaining({ bucket: bronzeId, eventbridge: true }),
+    ]);
+    const lifecycle = Object.values(resourcesOf(json, 'aws_s3_bucket_lifecycle_configuration')).find(
+      (config) => config.bucket === bronzeId,
+    );
+    const transitions = (lifecycle?.rule as { transition?: { storage_class: string }[] }[]).flatMap(
+      (rule) => rule.transition ?? [],
+    );
+    expect(transitions.map((t) => t.storage_class)).toEqual(['STANDARD_IA', 'GLACIER_IR']);
+  });
+
+  test('Athena results expire', () => {
+    const results = ref(
+      'aws_s3_bucket',
+      resourceNamed(json, 'aws_s3_bucket', 'athenaResultsBucket')[0],
+      'id',
+    );
+    const lifecycle = Object.values(resourcesOf(json, 'aws_s3_bucket_lifecycle_configuration')).find(
+      (config) => config.bucket === results,
+    );
+    expect(lifecycle?.rule).toContainEqual(
+      expect.objectContaining({ expiration: [{ days: dev.retention.athenaResultsDays }], status: 'Enabled' }),
+    );
+  });
+});
+
+describe('catalog and compute', () => {
+  const tables = Object.values(resourcesOf(json, 'aws_glue_catalog_table'));
+  const tableNamed = (name: string) => tables.find((table) => table.name === name);
+
+  test('every table of workflow/tables.ts, with its columns in order', () => {
+    for (const table of [...SILVER_TABLES, ...MANAGED_TABLES]) {
+      const synthesized = tableNamed(table.name);
+      expect(synthesized?.database_name).toBe(ref('aws_glue_catalog_database', databaseName, 'name'));
+      const descriptor = synthesized?.storage_descriptor as { columns: { name: string; type: string }[] };
+      expect(descriptor.columns.map(({ name, type }) => ({ name, type }))).toEqual(
+        table.columns.map(({ name, type }) => ({ name, type })),
+      );
+    }
+    expect(tables).toHaveLength(SILVER_TABLES.length + MANAGED_TABLES.length);
+  });
+
+  test('gold, ops and staging tables are Iceberg in the gold bucket, never rolled back by Terraform', () => {
+    for (const table of MANAGED_TABLES) {
+      const synthesized = tableNamed(table.name);
+      expect(synthesized?.open_table_format_input).toEqual({
+        iceberg_input: { metadata_operation: 'CREATE', version: '2' },
+      });
+      expect((synthesized?.storage_descriptor as { location: string }).location).toBe(
+        `s3://${bucketRef('gold')}/${table.layer}/${table.name}`,
+      );
+      expect((synthesized?.lifecycle as { ignore_changes: string[] }).ignore_changes).toContain('parameters');
+    }
+  });
+
+  test('silver events are Parquet with partition projection on event_date, filled in by Athena', () => {
+    const events = tableNamed('agent_events');
+    const parameters = events?.parameters as Record<string, string>;
+    expect(parameters['projection.enabled']).toBe('true');
+    expect(parameters['projection.event_date.type']).toBe('date');
+    expect(parameters['storage.location.template']).toBe(
+      `s3://${bucketRef('silver')}/agent_events/event_date=$\${event_date}/`,
+    );
+    expect(events?.partition_keys).toEqual([expect.objectContaining({ name: 'event_date', type: 'date' })]);
+  });
+
+  test('a crawler over bronze writes bronze_* tables into the database', () => {
+    const [, crawler] = resourceNamed(json, 'aws_glue_crawler', 'bronzeCrawler');
+    expect(crawler.s3_target).toEqual([{ path: `s3://${bucketRef('bronze')}/` }]);
+    expect(crawler.table_prefix).toBe('bronze_');
+    expect(crawler.database_name).toBe(ref('aws_glue_catalog_database', databaseName, 'name'));
+  });
+
+  test('the Glue 5 job runs the uploaded script and knows where silver and the contract are', () => {
+    const [, job] = resourceNamed(json, 'aws_glue_job', 'loadJob');
+    expect(job.glue_version).toBe('5.0');
+    const [scriptObject, script] = resourceNamed(json, 'aws_s3_object', 'script');
+    const [contractObject, contract] = resourceNamed(json, 'aws_s3_object', 'contract');
+    expect(script.bucket).toBe(bucketRef('assets'));
+    expect(String(script.source)).toMatch(/csv_to_parquet\.py$/);
+    expect(String(contract.source)).toMatch(/input-contract\.json$/);
+    expect((job.command as { script_location: string }).script_location).toBe(
+      `s3://${bucketRef('assets')}/${ref('aws_s3_object', scriptObject, 'key')}`,
+    );
+    expect(job.default_arguments).toEqual(
+      expect.objectContaining({
+        '--silver_bucket': bucketRef('silver'),
+        '--contract_path': `s3://${bucketRef('assets')}/${ref('aws_s3_object', contractObject, 'key')}`,
+      }),
+    );
+  });
+
+  test('the Athena workgroup enforces encrypted results and a bytes-scanned cutoff', () => {
+    const [, workgroup] = resourceNamed(json, 'aws_athena_workgroup', 'workgroup');
+    const configuration = workgroup.configuration as Record<string, unknown>;
+    expect(configuration.enforce_workgroup_configuration).toBe(true);
+    expect(configuration.bytes_scanned_cutoff_per_query).toBe(dev.athenaBytesScannedCutoff);
+    const result = configuration.result_configuration as Record<string, unknown>;
+    expect(result.output_location).toBe(`s3://${bucketRef('athenaResults')}/athena/`);
+    expect(result.encryption_configuration).toEqual({
+      encryption_option: 'SSE_KMS',
+      kms_key_arn: ref('aws_kms_key', resourceNamed(json, 'aws_kms_key', 'dataKey')[0], 'arn'),
+    });
+  });
+});
+
+describe('orchestration', () => {
+  const definition = String(stateMachine.definition);
+
+  test('a standard workflow with logging to a retained log group and X-Ray tracing', () => {
+    expect(stateMachine.type).toBe('STANDARD');
+    const [logGroup, group] = resourceNamed(json, 'aws_cloudwatch_log_group', 'orchestration');
+    expect(group.retention_in_days).toBe(dev.retention.logDays);
+    expect(stateMachine.logging_configuration).toEqual(
+      expect.objectContaining({
+        log_destination: `${ref('aws_cloudwatch_log_group', logGroup, 'arn')}:*`,
+        level: 'ALL',
+      }),
+    );
+    expect(stateMachine.tracing_configuration).toEqual({ enabled: true });
+  });
+
+  test('the definition calls the synthesized job, workgroup, database and event bus', () => {
+    const asl = withSampleValues(definition) as {
+      States: Record<string, { Parameters?: Record<string, unknown> }>;
+    };
+    expect(definition).toContain(`"JobName":"${ref('aws_glue_job', jobName, 'name')}"`);
+    expect(definition).toContain(`"WorkGroup":"${ref('aws_athena_workgroup', workgroupName, 'name')}"`);
+    expect(definition).toContain(`"Database":"${ref('aws_glue_catalog_database', databaseName, 'name')}"`);
+    expect(definition).toContain(`"EventBusName":"${ref('aws_cloudwatch_event_bus', busName, 'name')}"`);
+    const load = asl.States[LOAD_STATE]?.Parameters?.Arguments as Record<string, string>;
+    expect(Object.keys(load).map((key) => key.replace(/\.\$$/, ''))).toEqual([...GLUE_JOB_ARGUMENTS]);
+    // Every Terraform reference in the definition points at one of those four resources.
+    const references = new Set(definition.match(/\$\{[^}]+\}/g));
+    expect([...references].sort()).toEqual(
+      [
+        ref('aws_glue_job', jobName, 'name'),
+        ref('aws_athena_workgroup', workgroupName, 'name'),
+        ref('aws_glue_catalog_database', databaseName, 'name'),
+        ref('aws_cloudwatch_event_bus', busName, 'name'),
+      ].sort(),
+    );
+  });
+
+  test('the definition validates with asl-validator once references are sample values', () => {
+    const result = validateAsl(withSampleValues(definition));
+    expect(result.errorsText()).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  test('a CSV created in bronze starts the state machine with {bucket, key}, dead letters kept', () => {
+    const [ruleName, rule] = resourceNamed(json, 'aws_cloudwatch_event_rule', 'bronzeRule');
+    expect(JSON.parse(String(rule.event_pattern))).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: {
+        bucket: { name: [bucketRef('bronze')] },
+        object: { key: [{ suffix: { 'equals-ignore-case': '.csv' } }] },
+      },
+    });
+    expect(rule.event_bus_name).toBeUndefined();
+    const [, target] = resourceNamed(json, 'aws_cloudwatch_event_target', 'bronzeRuleTarget');
+    expect(target.rule).toBe(ref('aws_cloudwatch_event_rule', ruleName, 'name'));
+    expect(target.arn).toBe(ref('aws_sfn_state_machine', stateMachineName, 'arn'));
+    const transformer = target.input_transformer as {
+      input_paths: Record<string, string>;
+      input_template: string;
+    };
+    expect(transformer.input_paths).toEqual({ bucket: '$.detail.bucket.name', key: '$.detail.object.key' });
+    const rendered = transformer.input_template
+      .replace('<bucket>', '"bronze"')
+      .replace('<key>', '"in/a b.csv"');
+    expect(JSON.parse(rendered)).toEqual({ bucket: 'bronze', key: 'in/a b.csv' });
+    const [dlq] = resourceNamed(json, 'aws_sqs_queue', 'bronzeRuleDeadLetterQueue');
+    expect(target.dead_letter_config).toEqual({ arn: ref('aws_sqs_queue', dlq, 'arn') });
+    const [roleName] = resourceNamed(json, 'aws_iam_role', 'bronzeRuleRole');
+    expect(target.role_arn).toBe(ref('aws_iam_role', roleName, 'arn'));
+    const [, policy] = resourceNamed(json, 'aws_iam_role_policy', 'bronzeRuleRole');
+    expect(statementsOf(policy.policy)).toEqual([
+      expect.objectContaining({
+        Action: ['states:StartExecution'],
+        Resource: [ref('aws_sfn_state_machine', stateMachineName, 'arn')],
+      }),
+    ]);
+  });
+
+  test('completion events go to the pipeline bus, where the check-summary rule listens', () => {
+    const [, rule] = resourceNamed(json, 'aws_cloudwatch_event_rule', 'completionRule');
+    expect(rule.event_bus_name).toBe(ref('aws_cloudwatch_event_bus', busName, 'name'));
+    expect(JSON.parse(String(rule.event_pattern))).toEqual({
+      source: [COMPLETION_EVENT.source],
+      'detail-type': [COMPLETION_EVENT.detailType],
+    });
+  });
+});
+
+describe('stack', () => {
+  test('state in S3: encrypted, natively locked, one key per stack', () => {
+    expect(json.terraform.backend.s3).toEqual({
+      bucket: STATE.bucket,
+      key: `${STATE.keyPrefix}/dev.tfstate`,
+      region: STATE.region,
+      encrypt: true,
+      use_lockfile: true,
+    });
+    expect((synthPipeline(environment('prod')).terraform.backend.s3 as { key: string }).key).toBe(
+      `${STATE.keyPrefix}/prod.tfstate`,
+    );
+  });
+
+  test('every resource is tagged with project, environment and managed-by', () => {
+    expect(json.provider.aws[0]?.default_tags).toEqual([
+      { tags: { project: 'agent-activity-etl', environment: 'dev', 'managed-by': 'cdktf' } },
+    ]);
+  });
+
+  test('outputs name what operators look up', () => {
+    for (const output of [
+      'bronze_bucket',
+      'silver_bucket',
+      'gold_bucket',
+      'athena_results_bucket',
+      'assets_bucket',
+      'state_machine_arn',
+      'athena_workgroup',
+      'glue_database',
+      'state_machine_log_group',
+      'glue_job_log_group',
+      'check_summary_log_group',
+      'notify_log_group',
+      'alert_topic_arn',
+    ]) {
+      expect(json.output[output]?.value).toMatch(/^\$\{.+\}$/);
+    }
+  });
+
+  test('the bootstrap stack makes a versioned, encrypted, locked-down state bucket with local state', () => {
+    const bootstrap: TerraformJson = synthBootstrap();
+    expect(Object.keys(bootstrap.terraform.backend)).toEqual(['local']);
+    const [bucketName, bucket] = resourceNamed(bootstrap, 'aws_s3_bucket', 'stateBucket');
+    expect(bucket.bucket).toBe(STATE.bucket);
+    const id = ref('aws_s3_bucket', bucketName, 'id');
+    expect(Object.values(resourcesOf(bootstrap, 'aws_s3_bucket_versioning'))[0]?.bucket).toBe(id);
+    expect(Object.values(resourcesOf(bootstrap, 'aws_s3_bucket_public_access_block'))[0]?.bucket).toBe(id);
+    expect(
+      Object.values(resourcesOf(bootstrap, 'aws_s3_bucket_server_side_encryption_configuration'))[0]?.bucket,
+    ).toBe(id);
+  });
+});

@@ -1,0 +1,71 @@
+import { resolve } from 'node:path';
+import { Testing } from 'cdktf';
+import { BootstrapStack } from '../../stacks/bootstrap-stack';
+import { ENVIRONMENTS, type EnvironmentConfig, type StateConfig } from '../../stacks/config';
+import { PipelineStack } from '../../stacks/pipeline-stack';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const STATE: StateConfig = {
+  bucket: 'example-tfstate',
+  region: 'eu-west-1',
+  keyPrefix: 'agent-activity-etl',
+};
+
+type Block = Record<string, unknown>;
+export interface TerraformJson {
+  terraform: { backend: Record<string, Block> };
+  provider: { aws: Block[] };
+  resource: Record<string, Record<string, Block>>;
+  output: Record<string, { value: string }>;
+}
+
+export function environment(name: string): EnvironmentConfig {
+  const config = ENVIRONMENTS.find((candidate) => candidate.environment === name);
+  if (!config) throw new Error(`no environment ${name}`);
+  return config;
+}
+
+/** The synthesized Terraform JSON of one pipeline environment. */
+export function synthPipeline(config: EnvironmentConfig = environment('dev')): TerraformJson {
+  const app = Testing.app();
+  const stack = new PipelineStack(app, config.environment, { config, state: STATE, projectRoot: ROOT });
+  return JSON.parse(Testing.synth(stack)) as TerraformJson;
+}
+
+export function synthBootstrap(): TerraformJson {
+  const app = Testing.app();
+  return JSON.parse(Testing.synth(new BootstrapStack(app, 'bootstrap', { state: STATE }))) as TerraformJson;
+}
+
+/** Resources of one type, by Terraform name; throws when there are none. */
+export function resourcesOf(json: TerraformJson, type: string): Record<string, Block> {
+  const found = json.resource[type];
+  if (!found) throw new Error(`no ${type} in the synthesized stack`);
+  return found;
+}
+
+/** The single resource of a type whose Terraform name contains `fragment`. */
+export function resourceNamed(json: TerraformJson, type: string, fragment: string): [string, Block] {
+  const matches = Object.entries(resourcesOf(json, type)).filter(([name]) => name.includes(fragment));
+  if (matches.length !== 1) throw new Error(`${matches.length} ${type} named like ${fragment}`);
+  return matches[0] as [string, Block];
+}
+
+/** `${type.name.attribute}`: how a resource's attribute is referenced inside the JSON. */
+export const ref = (type: string, name: string, attribute: string): string =>
+  `\${${type}.${name}.${attribute}}`;
+
+export interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: unknown;
+  Action: string[];
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+export const statementsOf = (document: unknown): Statement[] =>
+  (JSON.parse(String(document)) as { Statement: Statement[] }).Statement;
+
+export const resourcesOfStatement = (statement: Statement): string[] =>
+  statement.Resource === undefined ? [] : ([] as string[]).concat(statement.Resource);

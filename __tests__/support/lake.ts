@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ExportName, exportTable, formatTable } from '../../local/exports';
+import { Lake } from '../../local/lake';
+import { type FileRun, runFile } from '../../local/runner';
+
+export const CASES_DIR = join(__dirname, '..', 'fixtures', 'shared-cases');
+
+export function tempDir(prefix = 'agent-etl-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Writes a CSV with the contract's header unless the first line given is a header of its own. */
+export function writeCsv(
+  dir: string,
+  name: string,
+  rows: readonly string[],
+  header = 'Done On,Extension,Action,Details',
+) {
+  const path = join(dir, name);
+  writeFileSync(path, `${[header, ...rows].join('\n')}\n`);
+  return path;
+}
+
+export async function withLake<T>(work: (lake: Lake, dir: string) => Promise<T>): Promise<T> {
+  const dir = tempDir();
+  const lake = await Lake.open(join(dir, 'lake'));
+  try {
+    return await work(lake, dir);
+  } finally {
+    lake.close();
+    removeDir(dir);
+  }
+}
+
+export async function ingest(lake: Lake, ...files: string[]): Promise<FileRun[]> {
+  const runs: FileRun[] = [];
+  for (const file of files) runs.push(await runFile(lake, file));
+  return runs;
+}
+
+/** `extension|interval start` -> productive hours, for the intervals that have productive time. */
+export async function productiveHours(lake: Lake): Promise<Record<string, number>> {
+  const rows = await lake.query(
+    `select extension, strftime(interval_start, '%Y-%m-%d %H:%M:%S') as interval_start, productive_hours
+     from agent_intervals where productive_hours > 0 order by extension, interval_start`,
+  );
+  return Object.fromEntries(
+    rows.map((r) => [`${r.extension}|${r.interval_start}`, Number(r.productive_hours)]),
+  );
+}
+
+/** Every interval row: `extension|interval start` -> [hours, events]. */
+export async function intervalRows(lake: Lake): Promise<Record<string, [number, number]>> {
+  const rows = await lake.query(
+    `select extension, strftime(interval_start, '%Y-%m-%d %H:%M:%S') as interval_start, productive_hours, event_count
+     from agent_intervals order by extension, interval_start`,
+  );
+  return Object.fromEntries(
+    rows.map((r) => [
+      `${r.extension}|${r.interval_start}`,
+      [Number(r.productive_hours), Number(r.event_count)],
+    ]),
+  );
+}
+
+export async function exportText(lake: Lake, name: ExportName): Promise<string> {
+  return formatTable(await exportTable(lake, name), 'csv');
+}
+
+/** The exports a user compares: gold and rejects (runs differ by run id and time, by design). */
+export async function dataExports(lake: Lake): Promise<Record<string, string>> {
+  return {
+    intervals: await exportText(lake, 'intervals'),
+    weekly: await exportText(lake, 'weekly'),
+    rejects: await exportText(lake, 'rejects'),
+  };
+}
+
+/** Floating comparison for hours worked out by hand as fractions. */
+export function expectHours(actual: Record<string, number>, expected: Record<string, number>): void {
+  expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
+  for (const [key, hours] of Object.entries(expected)) expect(actual[key]).toBeCloseTo(hours, 12);
+}
