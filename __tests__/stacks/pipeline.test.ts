@@ -67,7 +67,7 @@ describe('storage', () => {
     const lifecycle = Object.values(resourcesOf(json, 'aws_s3_bucket_lifecycle_configuration')).find(
       (config) => config.bucket === bronzeId,
     );
-    const transitions = (lifecycle?.rule as { transition?: { storage_class: string }[] }[]).flatMap(
+    const transitions = ((lifecycle?.rule ?? []) as { transition?: { storage_class: string }[] }[]).flatMap(
       (rule) => rule.transition ?? [],
     );
     expect(transitions.map((t) => t.storage_class)).toEqual(['STANDARD_IA', 'GLACIER_IR']);
@@ -90,13 +90,17 @@ describe('storage', () => {
 
 describe('catalog and compute', () => {
   const tables = Object.values(resourcesOf(json, 'aws_glue_catalog_table'));
-  const tableNamed = (name: string) => tables.find((table) => table.name === name);
+  const tableNamed = (name: string) => {
+    const table = tables.find((candidate) => candidate.name === name);
+    if (!table) throw new Error(`no Glue table ${name}`);
+    return table;
+  };
 
   test('every table of workflow/tables.ts, with its columns in order', () => {
     for (const table of [...SILVER_TABLES, ...MANAGED_TABLES]) {
       const synthesized = tableNamed(table.name);
-      expect(synthesized?.database_name).toBe(ref('aws_glue_catalog_database', databaseName, 'name'));
-      const descriptor = synthesized?.storage_descriptor as { columns: { name: string; type: string }[] };
+      expect(synthesized.database_name).toBe(ref('aws_glue_catalog_database', databaseName, 'name'));
+      const descriptor = synthesized.storage_descriptor as { columns: { name: string; type: string }[] };
       expect(descriptor.columns.map(({ name, type }) => ({ name, type }))).toEqual(
         table.columns.map(({ name, type }) => ({ name, type })),
       );
@@ -107,25 +111,25 @@ describe('catalog and compute', () => {
   test('gold, ops and staging tables are Iceberg in the gold bucket, never rolled back by Terraform', () => {
     for (const table of MANAGED_TABLES) {
       const synthesized = tableNamed(table.name);
-      expect(synthesized?.open_table_format_input).toEqual({
+      expect(synthesized.open_table_format_input).toEqual({
         iceberg_input: { metadata_operation: 'CREATE', version: '2' },
       });
-      expect((synthesized?.storage_descriptor as { location: string }).location).toBe(
+      expect((synthesized.storage_descriptor as { location: string }).location).toBe(
         `s3://${bucketRef('gold')}/${table.layer}/${table.name}`,
       );
-      expect((synthesized?.lifecycle as { ignore_changes: string[] }).ignore_changes).toContain('parameters');
+      expect((synthesized.lifecycle as { ignore_changes: string[] }).ignore_changes).toContain('parameters');
     }
   });
 
   test('silver events are Parquet with partition projection on event_date, filled in by Athena', () => {
     const events = tableNamed('agent_events');
-    const parameters = events?.parameters as Record<string, string>;
+    const parameters = events.parameters as Record<string, string>;
     expect(parameters['projection.enabled']).toBe('true');
     expect(parameters['projection.event_date.type']).toBe('date');
     expect(parameters['storage.location.template']).toBe(
       `s3://${bucketRef('silver')}/agent_events/event_date=$\${event_date}/`,
     );
-    expect(events?.partition_keys).toEqual([expect.objectContaining({ name: 'event_date', type: 'date' })]);
+    expect(events.partition_keys).toEqual([expect.objectContaining({ name: 'event_date', type: 'date' })]);
   });
 
   test('a crawler over bronze writes bronze_* tables into the database', () => {
