@@ -1,4 +1,5 @@
 import {
+  bySid,
   environment,
   ref,
   resourceNamed,
@@ -142,8 +143,8 @@ describe('least privilege per component', () => {
     const [workgroup] = resourceNamed(json, 'aws_athena_workgroup', 'workgroup');
     const [table] = resourceNamed(json, 'aws_dynamodb_table', 'alertStateTable');
     const [topic] = resourceNamed(json, 'aws_sns_topic', 'alertTopic');
-    const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
-    expect(Object.keys(bySid).sort()).toEqual(
+    const sids = bySid(statements);
+    expect(Object.keys(sids).sort()).toEqual(
       [
         'AlertState',
         'DeadLetters',
@@ -159,23 +160,23 @@ describe('least privilege per component', () => {
         'WriteQueryResults',
       ].sort(),
     );
-    expect(bySid.RunCoverageQueries?.Resource).toEqual([ref('aws_athena_workgroup', workgroup, 'arn')]);
-    expect(bySid.AlertState).toEqual(
+    expect(sids.RunCoverageQueries?.Resource).toEqual([ref('aws_athena_workgroup', workgroup, 'arn')]);
+    expect(sids.AlertState).toEqual(
       expect.objectContaining({
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
         Resource: [ref('aws_dynamodb_table', table, 'arn')],
       }),
     );
-    expect(bySid.PublishAlerts?.Resource).toEqual([ref('aws_sns_topic', topic, 'arn')]);
-    expect(bySid.ReadGoldCatalog?.Action.every((action) => action.startsWith('glue:Get'))).toBe(true);
+    expect(sids.PublishAlerts?.Resource).toEqual([ref('aws_sns_topic', topic, 'arn')]);
+    expect(sids.ReadGoldCatalog?.Action.every((action) => action.startsWith('glue:Get'))).toBe(true);
     expect(
-      resourcesOfStatement(bySid.ReadGoldCatalog as Statement).filter((r) => r.includes(':table/')),
+      resourcesOfStatement(sids.ReadGoldCatalog as Statement).filter((r) => r.includes(':table/')),
     ).toEqual([
       expect.stringMatching(/:table\/\$\{.+\}\/agent_intervals$/),
       expect.stringMatching(/:table\/\$\{.+\}\/pipeline_runs$/),
     ]);
     const gold = resourceNamed(json, 'aws_s3_bucket', 'goldBucket')[0];
-    expect(bySid.ReadGold?.Resource).toEqual([
+    expect(sids.ReadGold?.Resource).toEqual([
       `${ref('aws_s3_bucket', gold, 'arn')}/gold/agent_intervals/*`,
       `${ref('aws_s3_bucket', gold, 'arn')}/ops/pipeline_runs/*`,
     ]);
@@ -184,7 +185,7 @@ describe('least privilege per component', () => {
         .flatMap((s) => s.Action)
         .filter((a) => /^(s3:(Put|Delete)|glue:(Update|Create|Delete))/.test(a)),
     ).toEqual(['s3:PutObject']);
-    expect(bySid.WriteQueryResults?.Resource).toEqual([
+    expect(sids.WriteQueryResults?.Resource).toEqual([
       `${ref('aws_s3_bucket', resourceNamed(json, 'aws_s3_bucket', 'athenaResultsBucket')[0], 'arn')}/athena/*`,
     ]);
   });
@@ -215,13 +216,13 @@ describe('least privilege per component', () => {
 
   test('the state machine may run its job and queries, write gold and emit to its bus only', () => {
     const statements = rolePolicy('orchestration_role');
-    const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+    const sids = bySid(statements);
     const [job] = resourceNamed(json, 'aws_glue_job', 'loadJob');
     const [bus] = resourceNamed(json, 'aws_cloudwatch_event_bus', 'eventBus');
-    expect(bySid.RunLoadJob?.Resource).toEqual([ref('aws_glue_job', job, 'arn')]);
-    expect(bySid.EmitCompletion?.Resource).toEqual([ref('aws_cloudwatch_event_bus', bus, 'arn')]);
+    expect(sids.RunLoadJob?.Resource).toEqual([ref('aws_glue_job', job, 'arn')]);
+    expect(sids.EmitCompletion?.Resource).toEqual([ref('aws_cloudwatch_event_bus', bus, 'arn')]);
     const gold = ref('aws_s3_bucket', resourceNamed(json, 'aws_s3_bucket', 'goldBucket')[0], 'arn');
-    expect(resourcesOfStatement(bySid.WriteGold as Statement).every((r) => r.startsWith(`${gold}/`))).toBe(
+    expect(resourcesOfStatement(sids.WriteGold as Statement).every((r) => r.startsWith(`${gold}/`))).toBe(
       true,
     );
   });

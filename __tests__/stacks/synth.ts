@@ -69,3 +69,6 @@ export const statementsOf = (document: unknown): Statement[] =>
 
 export const resourcesOfStatement = (statement: Statement): string[] =>
   statement.Resource === undefined ? [] : ([] as string[]).concat(statement.Resource);
+
+export const bySid = (statements: readonly Statement[]): Record<string, Statement> =>
+  Object.fromEntries(statements.map((statement) => [statement.Sid ?? '', statement]));
