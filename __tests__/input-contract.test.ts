@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { matchHeader } from '../workflow/input-contract';
+import { dataExports, ingest, intervalRows, withLake, writeCsv } from './support/lake';
+
+describe('header matching', () => {
+  test('ignores case, spaces and underscores, in any order, beside other columns', () => {
+    const result = matchHeader(['Queue', 'EXTENSION', ' details', 'done_on', 'Action ', 'Agent Name']);
+    expect(result).toEqual({ ok: true, indexes: { done_on: 3, extension: 1, action: 4, details: 2 } });
+  });
+
+  test('names every missing column', () => {
+    expect(matchHeader(['Done On', 'Ext', 'Action'])).toEqual({
+      ok: false,
+      missing: ['Extension', 'Details'],
+    });
+  });
+});
+
+describe('loading bronze CSV', () => {
+  test('every accepted timestamp form, a BOM, and columns in another order load to the same instants', async () => {
+    await withLake(async (lake, dir) => {
+      const csv = join(dir, 'forms.csv');
+      writeFileSync(
+        csv,
+        [
+          '\ufeffaction,Details,EXTENSION,Queue,done_on',
+          'ONLINE,,1001,sales,10/1/2024 10:00:00 AM',
+          'ONLINE,,1002,sales,2024-10-01 10:00:00',
+          'ONLINE,,1003,sales,2024-10-01T10:00:00',
+          'ONLINE,,1004,sales,2024-10-01 10:00:00.250',
+          'ONLINE,,1005,sales,2024-10-01T10:00:00.5',
+          'ONLINE,,1006,sales,10/01/2024 01:30:00 PM',
+        ].join('\r\n'),
+      );
+      const [run] = await ingest(lake, csv);
+      expect(run?.status).toBe('SUCCEEDED');
+      const rows = await lake.query(
+        `select extension, strftime(done_on, '%Y-%m-%d %H:%M:%S.%g') as at, source_line
+         from agent_events order by extension`,
+      );
+      expect(rows).toEqual([
+        { extension: '1001', at: '2024-10-01 10:00:00.000', source_line: '2' },
+        { extension: '1002', at: '2024-10-01 10:00:00.000', source_line: '3' },
+        { extension: '1003', at: '2024-10-01 10:00:00.000', source_line: '4' },
+        { extension: '1004', at: '2024-10-01 10:00:00.250', source_line: '5' },
+        { extension: '1005', at: '2024-10-01 10:00:00.500', source_line: '6' },
+        { extension: '1006', at: '2024-10-01 13:30:00.000', source_line: '7' },
+      ]);
+      // 1004 is online from 10:00:00.250 to the end of its interval: 29 min 59.75 s
+      expect((await intervalRows(lake))['1004|2024-10-01 10:00:00']?.[0]).toBeCloseTo(1799.75 / 3600, 12);
+    });
+  });
+
+  test('bad rows are kept with line and reason; the good rows load', async () => {
+    await withLake(async (lake, dir) => {
+      const csv = writeCsv(dir, 'mixed.csv', [
+        '2024-11-05 10:00:00,801,ONLINE,', // line 2
+        'not a date,801,ONLINE,', // line 3
+        '2024-11-05 10:10:00,,ONLINE,', // line 4
+        '2024-11-05 10:20:00,801,OFFLINE,Break,extra', // line 5
+        '2024-11-05 10:30:00,801', // line 6
+        '2024-11-05 10:40:00,801,LOGOUT,', // line 7
+      ]);
+      const [run] = await ingest(lake, csv);
+      expect(run?.status).toBe('SUCCEEDED');
+      const rejects = await lake.query(
+        'select source_line, reason, raw_line from rejected_rows order by source_line',
+      );
+      expect(rejects.map((r) => Number(r.source_line))).toEqual([3, 4, 5, 6]);
+      expect(rejects[0]?.reason).toMatch(/^Done On "not a date" is not an accepted timestamp$/);
+      expect(rejects[1]?.reason).toBe('Extension is empty');
+      expect(rejects[2]?.reason).toMatch(/^wrong number of fields/);
+      expect(rejects[3]?.reason).toMatch(/^wrong number of fields/);
+      expect(rejects.map((r) => r.raw_line)).toEqual([
+        'not a date,801,ONLINE,',
+        '2024-11-05 10:10:00,,ONLINE,',
+        '2024-11-05 10:20:00,801,OFFLINE,Break,extra',
+        '2024-11-05 10:30:00,801',
+      ]);
+      const loaded = await lake.query('select source_line from agent_events order by source_line');
+      expect(loaded.map((r) => Number(r.source_line))).toEqual([2, 7]);
+      const [audit] = await lake.query('select rows_read, rows_loaded, rows_rejected from pipeline_runs');
+      expect(audit).toEqual({ rows_read: '6', rows_loaded: '2', rows_rejected: '4' });
+      expect(await intervalRows(lake)).toEqual({
+        '801|2024-11-05 10:00:00': [0.5, 1],
+        '801|2024-11-05 10:30:00': [10 / 60, 1],
+      });
+    });
+  });
+
+  describe.each([
+    ['random bytes', (path: string) => writeFileSync(path, randomBytes(4096)), /not a text file/],
+    [
+      'a CSV without the required columns',
+      (path: string) => writeFileSync(path, 'Time,Ext,Action\n2024-11-05 10:00:00,801,ONLINE\n'),
+      /missing required columns Done On, Extension, Details/,
+    ],
+    ['an empty file', (path: string) => writeFileSync(path, ''), /the file is empty/],
+    [
+      'a file with no valid row',
+      (path: string) => writeFileSync(path, 'Done On,Extension,Action,Details\nyesterday,801,ONLINE,\n'),
+      /no valid row \(1 rejected; line 2: Done On "yesterday"/,
+    ],
+  ])('a refused file: %s', (_, write, reason) => {
+    test('fails the run with a reason naming the file, leaves the data as it was, and is audited', async () => {
+      await withLake(async (lake, dir) => {
+        await ingest(
+          lake,
+          writeCsv(dir, 'good.csv', ['2024-11-05 10:00:00,801,ONLINE,', '2024-11-05 10:40:00,801,LOGOUT,']),
+        );
+        const before = await dataExports(lake);
+        const bad = join(dir, "bad 'file'.csv");
+        write(bad);
+        const [run] = await ingest(lake, bad);
+        expect(run?.status).toBe('FAILED');
+        expect(run?.error).toMatch(/^bronze\/bad 'file'\.csv: /);
+        expect(run?.error).toMatch(reason);
+        expect(run?.error?.includes('\n')).toBe(false);
+        expect(await dataExports(lake)).toEqual(before);
+        const failed = await lake.query(
+          "select source_object, error from pipeline_runs where status = 'FAILED'",
+        );
+        expect(failed).toHaveLength(1);
+        expect(failed[0]?.source_object).toBe("bronze/bad 'file'.csv");
+        expect(failed[0]?.error).toMatch(reason);
+      });
+    });
+  });
+});
