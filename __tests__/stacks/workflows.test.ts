@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './synth';
+
+const WORKFLOWS = join(ROOT, '.github', 'workflows');
+const read = (file: string) => readFileSync(join(WORKFLOWS, file), 'utf8');
+const VALIDATOR = join(ROOT, 'node_modules', '.bin', 'action-validator');
+
+/** The YAML block of one job: from `  <job>:` to the next job or the end. */
+const jobBlock = (workflow: string, job: string) => {
+  const start = workflow.indexOf(`\n  ${job}:\n`);
+  const rest = workflow.slice(start + 1);
+  const next = rest.slice(1).search(/\n {2}[a-z-]+:\n/);
+  return next === -1 ? rest : rest.slice(0, next + 1);
+};
+
+describe('.github/workflows', () => {
+  test.each(['ci.yml', 'deploy.yml'])('%s passes action-validator', (file) => {
+    expect(() => execFileSync(VALIDATOR, [join(WORKFLOWS, file)], { stdio: 'pipe' })).not.toThrow();
+  });
+
+  test('ci installs, lints, tests, synthesizes, and on pull requests posts a cdktf diff per stack', () => {
+    const ci = read('ci.yml');
+    for (const step of ['npm ci', 'npm run lint', 'npm test', 'npm run synth'])
+      expect(ci).toContain(`run: ${step}`);
+    const plan = jobBlock(ci, 'plan');
+    expect(plan).toContain("github.event_name == 'pull_request'");
+    expect(plan).toContain('stack: [dev, prod]');
+    expect(plan).toMatch(/npx cdktf diff \$\{\{ matrix\.stack \}\}/);
+    expect(plan).toContain('id-token: write');
+    expect(plan).toContain('github.rest.issues.createComment');
+  });
+
+  test('deploy assumes a role through OIDC, never stored keys, one deploy at a time, prod behind approval', () => {
+    const deploy = read('deploy.yml');
+    expect(deploy).toMatch(/on:\n {2}push:\n {4}branches: \[main\]/);
+    expect(deploy).toContain('id-token: write');
+    expect(deploy).toMatch(/concurrency:\n {2}group: deploy\n {2}cancel-in-progress: false/);
+    expect(deploy).not.toMatch(/aws-access-key-id|aws-secret-access-key|AWS_SECRET|secrets\./i);
+    expect(deploy.match(/role-to-assume:/g)).toHaveLength(2);
+    const prod = jobBlock(deploy, 'prod');
+    expect(prod).toContain('environment: prod');
+    expect(prod).toContain('needs: dev');
+    expect(prod).toContain('npx cdktf deploy prod');
+    expect(jobBlock(deploy, 'dev')).toContain('npx cdktf deploy dev');
+  });
+});
