@@ -1,0 +1,157 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeDir, tempDir, writeCsv } from './support/lake';
+
+const BIN = join(__dirname, '..', 'bin', 'agent-etl.js');
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(args: string[]): { child: ChildProcess; done: Promise<Result> } {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const done = new Promise<Result>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+const cli = (...args: string[]) => start(args).done;
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = tempDir('agent-etl-cli-');
+});
+afterEach(() => removeDir(dir));
+
+describe('agent-etl', () => {
+  test('run: a refused file fails the command with one line naming it; the good file still lands', async () => {
+    const inbox = join(dir, 'inbox');
+    const good = writeCsv(dir, 'good.csv', [
+      '2024-11-05 10:00:00,801,ONLINE,',
+      '2024-11-05 10:40:00,801,LOGOUT,',
+    ]);
+    mkdirSync(inbox);
+    renameSync(good, join(inbox, 'a-good.csv'));
+    writeFileSync(join(inbox, 'b-noise.csv'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0xff, 0x10]));
+    const lake = join(dir, 'lake');
+    const result = await cli('run', inbox, '--lake', lake);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      `error: ${join(inbox, 'b-noise.csv')}: not a text file (NUL byte at offset 4)`,
+    ]);
+    expect(result.stdout).toMatch(/2 files, 1 succeeded, 1 failed/);
+    const intervals = await cli('export', 'intervals', '--lake', lake);
+    expect(intervals.stdout).toBe(
+      [
+        'extension,interval_start,productive_seconds,productive_hours,event_count',
+        '801,2024-11-05 10:00:00,1800,0.5,1',
+        '801,2024-11-05 10:30:00,600,0.16666666666666666,1',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('export: weekly and rejects as CSV and JSON, to a file', async () => {
+    const lake = join(dir, 'lake');
+    const csv = writeCsv(dir, 'week.csv', [
+      '11/4/2024 9:00:00 AM,901,ONLINE,',
+      'garbage,901,ONLINE,',
+      '11/4/2024 10:00:00 AM,901,LOGOUT,',
+    ]);
+    expect((await cli('run', csv, '--lake', lake)).code).toBe(0);
+    const out = join(dir, 'weekly.csv');
+    expect((await cli('export', 'weekly', '--lake', lake, '--out', out)).code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(
+      'extension,week_start,productive_hours,productive_intervals,active_intervals\n901,2024-11-04,1,2,3\n',
+    );
+    const rejects = JSON.parse((await cli('export', 'rejects', '--lake', lake, '--format', 'json')).stdout);
+    expect(rejects).toEqual([
+      {
+        source_object: 'bronze/week.csv',
+        source_line: 3,
+        reason: 'Done On "garbage" is not an accepted timestamp',
+        raw_line: 'garbage,901,ONLINE,',
+      },
+    ]);
+    const bad = await cli('export', 'everything', '--lake', lake);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/value 'everything' is invalid for argument 'table'/);
+  });
+
+  describe('on a larger file', () => {
+    let events: string;
+    beforeEach(async () => {
+      events = join(dir, 'events.csv');
+      const generated = await cli(
+        'generate',
+        '--out',
+        events,
+        '--extensions',
+        '400',
+        '--days',
+        '14',
+        '--seed',
+        '5',
+      );
+      expect(generated.code).toBe(0);
+    });
+
+    test('two runs on one lake at once: the second waits, nothing is corrupted', async () => {
+      const reference = join(dir, 'reference');
+      expect((await cli('run', events, '--lake', reference)).code).toBe(0);
+      const expected = (await cli('export', 'intervals', '--lake', reference)).stdout;
+
+      const lake = join(dir, 'lake');
+      const first = start(['run', events, '--lake', lake]);
+      await until(() => existsSync(join(lake, '.lock')), 10_000);
+      const impatient = await cli('run', events, '--lake', lake, '--wait', '0');
+      expect(impatient.code).toBe(1);
+      expect(impatient.stderr).toMatch(/is in use by another agent-etl command/);
+      const second = start(['run', events, '--lake', lake]);
+      const [a, b] = await Promise.all([first.done, second.done]);
+      expect([a.code, b.code]).toEqual([0, 0]);
+      expect((await cli('export', 'intervals', '--lake', lake)).stdout).toBe(expected);
+      const runs = JSON.parse((await cli('export', 'runs', '--lake', lake, '--format', 'json')).stdout);
+      expect(runs.map((r: { status: string }) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    });
+
+    test('a run killed midway leaves the lake readable, and running the file again completes it', async () => {
+      const reference = join(dir, 'reference');
+      expect((await cli('run', events, '--lake', reference)).code).toBe(0);
+      const expected = (await cli('export', 'intervals', '--lake', reference)).stdout;
+
+      const lake = join(dir, 'lake');
+      const victim = start(['run', events, '--lake', lake]);
+      await until(() => existsSync(join(lake, 'silver', 'agent_events')), 20_000);
+      victim.child.kill('SIGKILL');
+      expect((await victim.done).signal).toBe('SIGKILL');
+
+      const readable = await cli('export', 'weekly', '--lake', lake);
+      expect(readable.code).toBe(0);
+      const rerun = await cli('run', events, '--lake', lake);
+      expect(rerun.code).toBe(0);
+      expect((await cli('export', 'intervals', '--lake', lake)).stdout).toBe(expected);
+    });
+  });
+});
