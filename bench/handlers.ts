@@ -16,7 +16,7 @@ export interface HandlerMeasure {
   readonly coldLoadMs: number;
 }
 
-/** Bundles a handler the way the stacks deploy it: minified, Node 22, AWS SDK v3 inside, SQL embedded as text. */
+/** Bundles a handler the way the stacks should deploy it: minified, Node 22, AWS SDK v3 inside, SQL embedded as text. */
 export async function bundleHandler(root: string, entry: string, outfile: string): Promise<void> {
   await build({
     entryPoints: [join(root, entry)],
@@ -26,6 +26,8 @@ export async function bundleHandler(root: string, entry: string, outfile: string
     platform: 'node',
     target: 'node22',
     format: 'cjs',
+    // The ES module builds of the AWS SDK and zod tree-shake: about a third smaller than their CommonJS builds.
+    mainFields: ['module', 'main'],
     loader: { '.sql': 'text' },
     legalComments: 'none',
     logLevel: 'warning',
