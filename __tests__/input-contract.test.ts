@@ -71,8 +71,8 @@ describe('loading bronze CSV', () => {
       expect(rejects.map((r) => Number(r.source_line))).toEqual([3, 4, 5, 6]);
       expect(rejects[0]?.reason).toMatch(/^Done On "not a date" is not an accepted timestamp$/);
       expect(rejects[1]?.reason).toBe('Extension is empty');
-      expect(rejects[2]?.reason).toMatch(/^wrong number of fields/);
-      expect(rejects[3]?.reason).toMatch(/^wrong number of fields/);
+      expect(rejects[2]?.reason).toBe('wrong number of fields: expected 4, got 5');
+      expect(rejects[3]?.reason).toBe('wrong number of fields: expected 4, got 2');
       expect(rejects.map((r) => r.raw_line)).toEqual([
         'not a date,801,ONLINE,',
         '2024-11-05 10:10:00,,ONLINE,',

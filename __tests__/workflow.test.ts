@@ -100,3 +100,19 @@ describe('Athena parameter literals, as the local engine binds them', () => {
     });
   });
 });
+
+describe('the report view', () => {
+  test("has the problem statement's column names", async () => {
+    await withLake(async (lake, dir) => {
+      await ingest(
+        lake,
+        writeCsv(dir, 'v.csv', ['2024-11-18 09:00:00,902,ONLINE,', '2024-11-18 09:15:00,902,LOGOUT,']),
+      );
+      const rows = await lake.query(
+        `select "Extension", strftime("Interval", '%Y-%m-%d %H:%M:%S') as "Interval", "Productive Hours"
+         from agent_intervals_report`,
+      );
+      expect(rows).toEqual([{ Extension: '902', Interval: '2024-11-18 09:00:00', 'Productive Hours': 0.25 }]);
+    });
+  });
+});

@@ -129,10 +129,14 @@ def type_rows(lines, indexes, width, formats, source, run_id):
         done_on_text = fields[indexes["done_on"]].strip()
         done_on = parse_done_on(done_on_text, formats)
         extension = fields[indexes["extension"]].strip()
+        reasons = []
         if done_on is None:
-            yield ("reject", (source, number, f"Done On does not parse: {done_on_text!r}", line, run_id))
-        elif not extension:
-            yield ("reject", (source, number, "Extension is empty", line, run_id))
+            shown = f'"{done_on_text}"' if done_on_text else "empty"
+            reasons.append(f"Done On {shown} is not an accepted timestamp")
+        if not extension:
+            reasons.append("Extension is empty")
+        if reasons:
+            yield ("reject", (source, number, "; ".join(reasons), line, run_id))
         else:
             action = fields[indexes["action"]].strip()
             details = fields[indexes["details"]].strip()

@@ -2,6 +2,7 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkAfterRun, runCheckCommand } from './check/command';
 import { EXPORTS, type ExportFormat, type ExportName, exportTable, formatTable } from './exports';
 import { generateEvents } from './generate';
 import { Lake } from './lake';
@@ -63,7 +64,10 @@ async function summarize(lake: Lake, runs: readonly FileRun[], seconds: number):
   ].join('\n');
 }
 
-async function runCommand(inputs: string[], options: { lake: string; wait: number }): Promise<number> {
+async function runCommand(
+  inputs: string[],
+  options: { lake: string; wait: number; check: boolean },
+): Promise<number> {
   const files = expandInputs(inputs);
   if (files.length === 0) throw new InvalidArgumentError(`no .csv files in ${inputs.join(', ')}`);
   return withLakeLock(options.lake, options.wait, async () => {
@@ -79,6 +83,7 @@ async function runCommand(inputs: string[], options: { lake: string; wait: numbe
     bar?.start(files.length * steps.length, 0, { file: '', state: '' });
     const started = process.hrtime.bigint();
     const runs: FileRun[] = [];
+    const checks: string[] = [];
     try {
       for (const [index, file] of files.entries()) {
         const run = await runFile(lake, file, {
@@ -86,6 +91,12 @@ async function runCommand(inputs: string[], options: { lake: string; wait: numbe
             const step = steps.indexOf(state);
             if (step >= 0) bar?.update(index * steps.length + step + 1, { file, state });
           },
+          // As in AWS, where the completion event triggers check-summary.
+          onCompleted: options.check
+            ? async (detail) => {
+                checks.push((await checkAfterRun(options.lake, detail, lake)).summary);
+              }
+            : undefined,
         });
         runs.push(run);
         bar?.update((index + 1) * steps.length, { file, state: run.status });
@@ -93,6 +104,8 @@ async function runCommand(inputs: string[], options: { lake: string; wait: numbe
       bar?.stop();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       process.stdout.write(`${await summarize(lake, runs, seconds)}\n`);
+      const coverage = checks.join('').trimEnd();
+      if (coverage) process.stdout.write(`coverage of the days the runs touched:\n${coverage}\n`);
       for (const run of runs.filter((r) => r.status === 'FAILED')) {
         const reason = (run.error ?? 'failed').replace(`${run.sourceObject}: `, '');
         process.stderr.write(`error: ${run.file}: ${reason}\n`);
@@ -138,7 +151,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('<paths...>', 'CSV files or directories')
     .addOption(lakeOption())
     .addOption(waitOption())
-    .action(async (paths: string[], options: { lake: string; wait: number }) => {
+    .option('--no-check', 'skip the coverage check after each run')
+    .action(async (paths: string[], options: { lake: string; wait: number; check: boolean }) => {
       setExitCode(await runCommand(paths, options));
     });
 
@@ -154,6 +168,40 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (table: ExportName, options) => {
       setExitCode(await exportCommand(table, options));
     });
+
+  program
+    .command('check')
+    .description('count the 30-minute intervals with data in a day or a 24-hour window; alert on gaps')
+    .addOption(lakeOption())
+    .addOption(
+      new Option('--day <date>', 'calendar day to check, YYYY-MM-DD (default: yesterday)').conflicts('end'),
+    )
+    .option('--end <timestamp>', "end (exclusive) of the 24 hours to check, 'YYYY-MM-DD HH:MM:SS'")
+    .option('--timezone <zone>', 'IANA time zone of the contact center (default: AGENT_ETL_TIMEZONE or UTC)')
+    .option('--json', 'print the result as JSON', false)
+    .addOption(waitOption())
+    .action(
+      async (options: {
+        lake: string;
+        day?: string;
+        end?: string;
+        timezone?: string;
+        json: boolean;
+        wait: number;
+      }) => {
+        const result = await withLakeLock(options.lake, options.wait, async () => {
+          const lake = await Lake.open(options.lake);
+          try {
+            return await runCheckCommand(options, lake);
+          } finally {
+            lake.close();
+          }
+        });
+        process.stdout.write(result.stdout);
+        if (result.stderr) process.stderr.write(`${result.stderr}\n`);
+        setExitCode(result.exitCode);
+      },
+    );
 
   program
     .command('generate')

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { QueryEngine, QueryRow, QueryValue } from '../handlers/ports';
+import { readSql, SETUP_FILES } from '../workflow/steps';
 import { type ColumnType, MANAGED_TABLES, SILVER_TABLES, type TableDefinition } from '../workflow/tables';
 
 const DUCKDB_TYPES: Record<ColumnType, string> = {
@@ -95,6 +96,7 @@ export class Lake implements QueryEngine {
       await lake.exec(`create table if not exists ${table.name} (${columnList(table)})`);
     }
     await lake.refreshSilver();
+    for (const file of SETUP_FILES) await lake.exec(readSql(file));
     return lake;
   }
 

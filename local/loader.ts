@@ -178,7 +178,11 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
 
     const rejectsQuery = `
       with malformed as (
-        select line as source_line, min(error_type) as error_type, min(error_message) as error_message, min(csv_line) as raw_line
+        select
+          line as source_line,
+          arg_min(error_type, column_idx) as error_type,
+          arg_min(error_message, column_idx) as error_message,
+          arg_min(csv_line, column_idx) as raw_line
         from load_errors
         group by line
       )
@@ -189,7 +193,8 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
       union all
       select ${sqlLiteral(sourceObject)}, source_line,
         case
-          when error_type in ('TOO MANY COLUMNS', 'MISSING COLUMNS') then 'wrong number of fields: ' || error_message
+          when error_type in ('TOO MANY COLUMNS', 'MISSING COLUMNS') then regexp_replace(
+            error_message, '^.*Expected Number of Columns: (\\d+) Found: (\\d+).*$', 'wrong number of fields: expected \\1, got \\2')
           else lower(error_type) || ': ' || error_message
         end,
         raw_line,

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, copyFileSync, existsSync, linkSync, realpathSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { CompletionDetail } from '../handlers/check-summary/events';
 import type { QueryValue } from '../handlers/ports';
 import {
   type AslDefinition,
@@ -27,23 +28,11 @@ export const LOCAL_RESOURCES: WorkflowResources = {
 
 export const LOCAL_BUCKET = 'bronze';
 
-/** The completion event's detail, as the state machine emits it. */
-export interface RunCompletedDetail {
-  readonly status: 'SUCCEEDED' | 'FAILED';
-  readonly run_id: string;
-  readonly execution_arn: string;
-  readonly started_at: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly error?: string;
-  readonly cause?: string;
-}
-
 export interface RunHooks {
   /** Each state as the execution enters it (for progress). */
   readonly onState?: (state: string) => void;
   /** The completion event, as EventBridge would deliver it to the check-summary rule. */
-  readonly onCompleted?: (detail: RunCompletedDetail) => Promise<void>;
+  readonly onCompleted?: (detail: CompletionDetail) => Promise<void>;
 }
 
 export interface FileRun {
@@ -120,7 +109,7 @@ export async function runFile(lake: Lake, file: string, hooks: RunHooks = {}): P
     for (const entry of entries) {
       appendFileSync(join(lake.paths.outbox, 'events.jsonl'), `${JSON.stringify(entry)}\n`);
       if (entry.Source === COMPLETION_EVENT.source && hooks.onCompleted) {
-        await hooks.onCompleted(entry.Detail as unknown as RunCompletedDetail);
+        await hooks.onCompleted(entry.Detail as unknown as CompletionDetail);
       }
     }
     return { Entries: entries.map(() => ({ EventId: randomBytes(8).toString('hex') })) };

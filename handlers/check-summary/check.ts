@@ -104,7 +104,7 @@ export async function checkCompletedRun(
 ): Promise<CheckOutcome> {
   if (detail.status === 'FAILED') {
     await deps.publisher.publish(failedRunNotification(detail));
-    deps.log.error('pipeline run failed, alert published', {
+    deps.log.info('pipeline run failed, alert published', {
       runId: detail.run_id,
       error: detail.error,
       executionArn: detail.execution_arn,

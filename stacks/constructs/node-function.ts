@@ -32,6 +32,8 @@ function bundle(entry: string, outRoot: string): string {
     logLevel: 'warning',
     // Handlers import their `sql/` files as text, so the bundle carries the exact query.
     loader: { '.sql': 'text' },
+    // The AWS SDK's ES module builds tree-shake; its CommonJS builds nearly double the bundle.
+    mainFields: ['module', 'main'],
   });
   bundles.set(entry, outdir);
   return outdir;
