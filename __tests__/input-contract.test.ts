@@ -129,3 +129,29 @@ describe('loading bronze CSV', () => {
     });
   });
 });
+
+describe('lineage', () => {
+  test('every loaded and rejected row names the line it came from', async () => {
+    await withLake(async (lake, dir) => {
+      const lines = ['Done On,Extension,Action,Details'];
+      for (let i = 0; i < 3000; i++) {
+        if (i % 97 === 5) lines.push(`2024-11-05 10:00:00,${i},ONLINE,,surplus field`);
+        else if (i % 89 === 7) lines.push(`2024-13-45 10:00:00,${i},ONLINE,`);
+        else
+          lines.push(`2024-11-05 ${String(8 + (i % 10)).padStart(2, '0')}:00:00,${i},ACTION${i},detail ${i}`);
+      }
+      const csv = join(dir, 'lineage.csv');
+      writeFileSync(csv, `${lines.join('\n')}\n`);
+      await ingest(lake, csv);
+      const loaded = await lake.query('select source_line, extension, action, details from agent_events');
+      const rejected = await lake.query('select source_line, raw_line from rejected_rows');
+      expect(loaded.length + rejected.length).toBe(3000);
+      expect(rejected.length).toBe(31 + 34);
+      for (const row of loaded) {
+        const [, extension, action, details] = (lines[Number(row.source_line) - 1] ?? '').split(',');
+        expect([row.extension, row.action, row.details]).toEqual([extension, action, details]);
+      }
+      for (const row of rejected) expect(row.raw_line).toBe(lines[Number(row.source_line) - 1]);
+    });
+  });
+});

@@ -113,30 +113,12 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
 
   try {
     await lake.exec(
-      'drop table if exists load_errors; drop table if exists load_scans; drop table if exists load_rows;',
+      'drop table if exists load_errors; drop table if exists load_scans; drop table if exists load_rows; drop table if exists load_line_steps;',
     );
+    // One parallel pass over the file. The table keeps file order, so rowid + 1 is the record number.
     await lake.exec(`
       create temp table load_rows as
-      with records as (
-        select row_number() over () as record_no, ${raw.join(', ')}
-        from read_csv(${sqlLiteral(path)},
-          delim = ',', quote = '"', escape = '"', header = true, auto_detect = false, strict_mode = true,
-          columns = {${raw.map((c) => `'${c}': 'varchar'`).join(', ')}},
-          store_rejects = true, rejects_table = 'load_errors', rejects_scan = 'load_scans')
-      ),
-      typed as (
-        select
-          record_no,
-          try_strptime(trim(${col(indexes.done_on)}), ${formats}) as done_on,
-          coalesce(trim(${col(indexes.extension)}), '') as extension,
-          coalesce(trim(${col(indexes.action)}), '') as action,
-          coalesce(trim(${col(indexes.details)}), '') as details,
-          ${col(indexes.done_on)} as done_on_text,
-          ${raw.map((c) => CSV_FIELD(c)).join(" || ',' || ")} as raw_line
-        from records
-      )
       select
-        record_no,
         done_on,
         extension,
         action,
@@ -146,26 +128,43 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
           when done_on is null then 'Done On ' || coalesce('"' || done_on_text || '"', 'empty') || ' is not an accepted timestamp'
           when extension = '' then 'Extension is empty'
         end as reason,
-        case when done_on is null or extension = '' then raw_line end as raw_line
-      from typed`);
+        case when done_on is null or extension = '' then ${raw.map((c) => CSV_FIELD(c)).join(" || ',' || ")} end as raw_line
+      from (
+        select
+          try_strptime(trim(${col(indexes.done_on)}), ${formats}) as done_on,
+          coalesce(trim(${col(indexes.extension)}), '') as extension,
+          coalesce(trim(${col(indexes.action)}), '') as action,
+          coalesce(trim(${col(indexes.details)}), '') as details,
+          ${col(indexes.done_on)} as done_on_text,
+          ${raw.join(', ')}
+        from read_csv(${sqlLiteral(path)},
+          delim = ',', quote = '"', escape = '"', header = true, auto_detect = false, strict_mode = true,
+          columns = {${raw.map((c) => `'${c}': 'varchar'`).join(', ')}},
+          store_rejects = true, rejects_table = 'load_errors', rejects_scan = 'load_scans')
+      ) as typed`);
 
-    // Accepted records keep file order; each takes the next line number not used by a record the CSV reader
-    // rejected (records are assumed not to span lines: quoted line breaks shift later numbers).
+    // Each accepted record takes the next line number not used by a record the CSV reader rejected
+    // (records are assumed not to span lines: a quoted line break shifts later numbers).
     await lake.exec(`
-      create or replace temp table load_lines as
+      create temp table load_line_steps as
       with rejected_lines as (
         select distinct line from load_errors
       ),
       gaps as (
-        select line - 2 - (row_number() over (order by line) - 1) as records_before, row_number() over (order by line) as rejected_so_far
+        select
+          line - 2 - (row_number() over (order by line) - 1) as records_before,
+          row_number() over (order by line) as rejected_so_far
         from rejected_lines
-      ),
-      steps as (
-        select records_before, max(rejected_so_far) as rejected_so_far from gaps group by records_before
       )
-      select r.record_no, r.record_no + 1 + coalesce(s.rejected_so_far, 0) as source_line
-      from load_rows as r
-      asof left join steps as s on r.record_no > s.records_before`);
+      select records_before, max(rejected_so_far) as rejected_so_far
+      from gaps
+      group by records_before`);
+    const [steps] = await lake.query('select count(*) as n from load_line_steps');
+    const rows =
+      Number(steps?.n ?? 0) === 0
+        ? '(select *, rowid + 2 as source_line from load_rows)'
+        : `(select r.*, r.rowid + 2 + coalesce(s.rejected_so_far, 0) as source_line
+            from load_rows as r asof left join load_line_steps as s on r.rowid + 1 > s.records_before)`;
 
     const [counts] = await lake.query(`
       select
@@ -186,9 +185,8 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
         from load_errors
         group by line
       )
-      select ${sqlLiteral(sourceObject)} as source_object, l.source_line, r.reason, r.raw_line, ${sqlLiteral(request.runId)} as run_id
-      from load_rows as r
-      join load_lines as l on l.record_no = r.record_no
+      select ${sqlLiteral(sourceObject)} as source_object, r.source_line, r.reason, r.raw_line, ${sqlLiteral(request.runId)} as run_id
+      from ${rows} as r
       where r.reason is not null
       union all
       select ${sqlLiteral(sourceObject)}, source_line,
@@ -212,10 +210,9 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
     await lake.exec(`
       copy (
         select r.done_on, r.extension, r.action, r.details,
-          ${sqlLiteral(sourceObject)} as source_object, l.source_line, ${sqlLiteral(request.runId)} as run_id,
+          ${sqlLiteral(sourceObject)} as source_object, r.source_line, ${sqlLiteral(request.runId)} as run_id,
           cast(r.done_on as date) as event_date
-        from load_rows as r
-        join load_lines as l on l.record_no = r.record_no
+        from ${rows} as r
         where r.reason is null
       ) to ${sqlLiteral(eventsStaging)} (format parquet, partition_by (event_date), filename_pattern '${id}_{i}')`);
     const rejectsStaging = join(staging, REJECTED_ROWS.name);
@@ -232,7 +229,7 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
     return { sourceObject, rowsRead: loaded + rejected, rowsLoaded: loaded, rowsRejected: rejected };
   } finally {
     await lake.exec(
-      'drop table if exists load_errors; drop table if exists load_scans; drop table if exists load_rows; drop table if exists load_lines;',
+      'drop table if exists load_errors; drop table if exists load_scans; drop table if exists load_rows; drop table if exists load_line_steps;',
     );
     rmSync(staging, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 -- The productive-time rule, recomputed inside each affected window:
 -- events -> spans (each event's state lasts until the extension's next event; the last one to the end
--- of its interval) -> slices split at every :00/:30 boundary -> totals per interval, capped at 0.5 h.
+-- of its interval) -> span_slices, split at every :00/:30 boundary -> totals per interval, capped at 0.5 h.
 insert into interval_changes (
     run_id,
     extension,
@@ -55,8 +55,8 @@ events as (
         and agent_events.done_on <= coalesce(reach.read_to, reach.window_end)
 ),
 
-ordered_events as (
-    -- same-instant events are ordered by action, then details, so exact duplicates end up side by side
+distinct_events as (
+    -- exact duplicates count once; same-instant events are ordered by action, then details
     select
         extension,
         done_on,
@@ -67,33 +67,17 @@ ordered_events as (
         lead(done_on) over (
             partition by extension
             order by done_on, action, details
-        ) as next_done_on,
-        lead(action) over (
-            partition by extension
-            order by done_on, action, details
-        ) as next_action,
-        lead(details) over (
-            partition by extension
-            order by done_on, action, details
-        ) as next_details
-    from events
-),
-
-distinct_events as (
-    -- of a run of exact duplicates, keep the last: its next event is the real one
-    select
-        extension,
-        done_on,
-        action,
-        details,
-        window_start,
-        window_end,
-        next_done_on
-    from ordered_events
-    where next_done_on is null
-        or next_done_on <> done_on
-        or next_action <> action
-        or next_details <> details
+        ) as next_done_on
+    from (
+        select distinct
+            extension,
+            done_on,
+            action,
+            details,
+            window_start,
+            window_end
+        from events
+    ) as unique_events
 ),
 
 spans as (
@@ -101,48 +85,51 @@ spans as (
         extension,
         window_start,
         window_end,
-        done_on as span_start,
-        coalesce(
-            next_done_on,
-            date_trunc('hour', done_on) + floor(minute(done_on) / 30) * interval '30' minute + interval '30' minute
-        ) as span_end,
-        date_trunc('hour', done_on) + floor(minute(done_on) / 30) * interval '30' minute as first_interval
-    from distinct_events
-    where action in ('ONLINE', 'REMVCEON')
-        or (action = 'OFFLINE' and details = 'BACKOFFICE')
+        span_start,
+        span_end,
+        first_interval,
+        -- how many 30-minute intervals the span touches
+        cast(ceil(cast(date_diff('millisecond', first_interval, span_end) as double) / 1800000) as bigint) as interval_count
+    from (
+        select
+            extension,
+            window_start,
+            window_end,
+            done_on as span_start,
+            coalesce(
+                next_done_on,
+                date_trunc('hour', done_on) + floor(minute(done_on) / 30) * interval '30' minute + interval '30' minute
+            ) as span_end,
+            date_trunc('hour', done_on) + floor(minute(done_on) / 30) * interval '30' minute as first_interval
+        from distinct_events
+        where action in ('ONLINE', 'REMVCEON')
+            or (action = 'OFFLINE' and details = 'BACKOFFICE')
+    ) as productive_events
 ),
 
-single_interval_slices as (
+span_slices as (
+    -- one row per interval a span touches, holding the part of the span inside that interval
     select
         extension,
         window_start,
         window_end,
-        first_interval as interval_start,
-        date_diff('millisecond', span_start, span_end) as productive_ms
-    from spans
-    where span_end <= first_interval + interval '30' minute
-),
-
-crossing_slices as (
-    select
-        spans.extension,
-        spans.window_start,
-        spans.window_end,
-        boundaries.interval_start,
+        interval_start,
         date_diff(
             'millisecond',
-            greatest(spans.span_start, boundaries.interval_start),
-            least(spans.span_end, boundaries.interval_start + interval '30' minute)
+            greatest(span_start, interval_start),
+            least(span_end, interval_start + interval '30' minute)
         ) as productive_ms
-    from spans
-    cross join unnest(sequence(spans.first_interval, spans.span_end, interval '30' minute)) as boundaries (interval_start)
-    where spans.span_end > spans.first_interval + interval '30' minute
-),
-
-span_slices as (
-    select * from single_interval_slices
-    union all
-    select * from crossing_slices
+    from (
+        select
+            spans.extension,
+            spans.window_start,
+            spans.window_end,
+            spans.span_start,
+            spans.span_end,
+            spans.first_interval + offsets.k * interval '30' minute as interval_start
+        from spans
+        cross join unnest(sequence(0, spans.interval_count - 1, 1)) as offsets (k)
+    ) as touched_intervals
 ),
 
 interval_parts as (
