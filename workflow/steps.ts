@@ -21,20 +21,11 @@ export interface SqlStep {
 /** The transform, in order: every run executes these after the load, each once. */
 export const PIPELINE_STEPS: readonly SqlStep[] = [
   { state: 'FindAffectedWindows', file: 'pipeline/01_affected_windows.sql', parameters: ['run_id'] },
-  { state: 'ComputeIntervalChanges', file: 'pipeline/02_interval_changes.sql', parameters: ['run_id'] },
-  { state: 'MergeIntervals', file: 'pipeline/03_merge_intervals.sql', parameters: ['run_id'] },
-  {
-    state: 'DeleteVanishedIntervals',
-    file: 'pipeline/04_delete_vanished_intervals.sql',
-    parameters: ['run_id'],
-  },
-  { state: 'MergeWeeklySummary', file: 'pipeline/05_merge_weekly_summary.sql', parameters: ['run_id'] },
-  { state: 'DeleteVanishedWeeks', file: 'pipeline/06_delete_vanished_weeks.sql', parameters: ['run_id'] },
-  { state: 'ForgetSourceExtents', file: 'pipeline/07_delete_source_extents.sql', parameters: ['run_id'] },
-  { state: 'RecordSourceExtents', file: 'pipeline/08_insert_source_extents.sql', parameters: ['run_id'] },
-  { state: 'RecordRun', file: 'pipeline/09_record_run.sql', parameters: ['run_id', 'started_at'] },
-  { state: 'ClearAffectedWindows', file: 'pipeline/10_clear_affected_windows.sql', parameters: ['run_id'] },
-  { state: 'ClearIntervalChanges', file: 'pipeline/11_clear_interval_changes.sql', parameters: ['run_id'] },
+  { state: 'MergeIntervals', file: 'pipeline/02_merge_intervals.sql', parameters: ['run_id'] },
+  { state: 'MergeWeeklySummary', file: 'pipeline/03_merge_weekly_summary.sql', parameters: ['run_id'] },
+  { state: 'MergeSourceExtents', file: 'pipeline/04_merge_source_extents.sql', parameters: ['run_id'] },
+  { state: 'RecordRun', file: 'pipeline/05_record_run.sql', parameters: ['run_id', 'started_at'] },
+  { state: 'ClearAffectedWindows', file: 'pipeline/06_clear_affected_windows.sql', parameters: ['run_id'] },
 ];
 
 /** Runs when any step fails: the audit row of a failed run. */

@@ -141,21 +141,6 @@ export const AFFECTED_WINDOWS: TableDefinition = {
   naturalKey: ['run_id', 'extension'],
 };
 
-export const INTERVAL_CHANGES: TableDefinition = {
-  name: 'interval_changes',
-  layer: 'staging',
-  comment: 'Per run: the recomputed intervals inside the affected windows, merged into agent_intervals.',
-  columns: [
-    col('run_id', 'string', 'Execution name'),
-    col('extension', 'string', 'Agent extension'),
-    col('interval_start', 'timestamp', 'Start of the interval'),
-    col('productive_ms', 'bigint', 'Productive milliseconds'),
-    col('event_count', 'bigint', 'Distinct events in the interval'),
-  ],
-  partitionKeys: [],
-  naturalKey: ['run_id', 'extension', 'interval_start'],
-};
-
 export const SILVER_TABLES = [AGENT_EVENTS, REJECTED_ROWS] as const;
 export const MANAGED_TABLES = [
   AGENT_INTERVALS,
@@ -163,7 +148,6 @@ export const MANAGED_TABLES = [
   PIPELINE_RUNS,
   SOURCE_EXTENTS,
   AFFECTED_WINDOWS,
-  INTERVAL_CHANGES,
 ] as const;
 
 /** The report view with the problem statement's column names. */

@@ -1,5 +1,5 @@
 -- Weekly summary (weeks start on Monday) for every week an affected window touches, rebuilt from the
--- merged intervals and upserted on (extension, week_start).
+-- merged intervals and merged on (extension, week_start); a week left without intervals is deleted.
 merge into weekly_summary as target
 using (
     with run as (
@@ -26,11 +26,11 @@ using (
         select
             touched_weeks.extension,
             cast(touched_weeks.week_start as date) as week_start,
-            cast(sum(intervals.productive_ms) as bigint) as productive_ms,
+            cast(coalesce(sum(intervals.productive_ms), 0) as bigint) as productive_ms,
             cast(sum(case when intervals.productive_ms > 0 then 1 else 0 end) as bigint) as productive_intervals,
-            cast(count(*) as bigint) as active_intervals
+            cast(count(intervals.extension) as bigint) as active_intervals
         from touched_weeks
-        inner join agent_intervals as intervals
+        left join agent_intervals as intervals
             on intervals.extension = touched_weeks.extension
             and intervals.interval_start >= touched_weeks.week_start
             and intervals.interval_start < touched_weeks.week_start + interval '7' day
@@ -43,12 +43,13 @@ using (
 ) as source
 on target.extension = source.extension
     and target.week_start = source.week_start
+when matched and source.active_intervals = 0 then delete
 when matched then update set
     productive_ms = source.productive_ms,
     productive_hours = cast(source.productive_ms as double) / 3600000,
     productive_intervals = source.productive_intervals,
     active_intervals = source.active_intervals
-when not matched then insert (
+when not matched and source.active_intervals > 0 then insert (
     extension,
     week_start,
     productive_ms,

@@ -1,4 +1,4 @@
--- The audit row of a successful run, counted from what the run left in silver and staging.
+-- The audit row of a successful run, counted from what the run left in silver and gold.
 insert into pipeline_runs (
     run_id,
     source_object,
@@ -37,23 +37,33 @@ rejected as (
     where rejects.run_id = run.run_id
 ),
 
-recomputed as (
-    select
-        count(*) as intervals_touched,
-        coalesce(sum(changes.productive_ms), 0) as productive_ms,
-        count(distinct concat(changes.extension, '|', cast(date_trunc('week', changes.interval_start) as varchar))) as weeks_touched
-    from interval_changes as changes
-    cross join run
-    where changes.run_id = run.run_id
-),
-
 windows as (
     select
-        min(affected.window_start) as first_interval,
-        max(affected.window_end) - interval '30' minute as last_interval
+        affected.extension,
+        affected.window_start,
+        affected.window_end
     from affected_windows as affected
     cross join run
     where affected.run_id = run.run_id
+),
+
+recomputed as (
+    select
+        count(*) as intervals_touched,
+        coalesce(sum(intervals.productive_ms), 0) as productive_ms,
+        count(distinct concat(intervals.extension, '|', cast(date_trunc('week', intervals.interval_start) as varchar))) as weeks_touched
+    from agent_intervals as intervals
+    inner join windows
+        on intervals.extension = windows.extension
+        and intervals.interval_start >= windows.window_start
+        and intervals.interval_start < windows.window_end
+),
+
+window_bounds as (
+    select
+        min(window_start) as first_interval,
+        max(window_end) - interval '30' minute as last_interval
+    from windows
 )
 
 select
@@ -68,11 +78,11 @@ select
     recomputed.intervals_touched,
     recomputed.weeks_touched,
     cast(recomputed.productive_ms as double) / 3600000 as productive_hours,
-    windows.first_interval,
-    windows.last_interval,
+    window_bounds.first_interval,
+    window_bounds.last_interval,
     cast(null as varchar) as error
 from run
 cross join loaded
 cross join rejected
 cross join recomputed
-cross join windows
+cross join window_bounds

@@ -1,0 +1,212 @@
+-- The productive-time rule, recomputed inside each affected window, merged on (extension, interval_start):
+-- events -> spans (each event's state lasts until the extension's next event; the last one to the end
+-- of its interval) -> span_slices, split at every :00/:30 boundary -> totals per interval, capped at 0.5 h
+-- -> changes against the rows the windows hold now (rows no longer produced are deleted).
+merge into agent_intervals as target
+using (
+    with run as (
+        select cast(? as varchar) as run_id
+    ),
+
+    windows as (
+        select
+            affected.extension,
+            affected.window_start,
+            affected.window_end
+        from affected_windows as affected
+        cross join run
+        where affected.run_id = run.run_id
+    ),
+
+    reach as (
+        -- the event before a window sets the state the window opens in; the first at or after its end
+        -- closes the window's last span
+        select
+            windows.extension,
+            windows.window_start,
+            windows.window_end,
+            max(case when events.done_on < windows.window_start then events.done_on end) as read_from,
+            min(case when events.done_on >= windows.window_end then events.done_on end) as read_to
+        from windows
+        left join agent_events as events
+            on events.extension = windows.extension
+        group by
+            windows.extension,
+            windows.window_start,
+            windows.window_end
+    ),
+
+    events as (
+        select
+            agent_events.extension,
+            agent_events.done_on,
+            upper(agent_events.action) as action,
+            upper(agent_events.details) as details,
+            reach.window_start,
+            reach.window_end
+        from agent_events
+        inner join reach
+            on agent_events.extension = reach.extension
+            and agent_events.done_on >= coalesce(reach.read_from, reach.window_start)
+            and agent_events.done_on <= coalesce(reach.read_to, reach.window_end)
+    ),
+
+    distinct_events as (
+        -- exact duplicates count once; same-instant events are ordered by action, then details
+        select
+            extension,
+            done_on,
+            action,
+            details,
+            window_start,
+            window_end,
+            lead(done_on) over (
+                partition by extension
+                order by done_on, action, details
+            ) as next_done_on
+        from (
+            select distinct
+                extension,
+                done_on,
+                action,
+                details,
+                window_start,
+                window_end
+            from events
+        ) as unique_events
+    ),
+
+    spans as (
+        select
+            extension,
+            window_start,
+            window_end,
+            span_start,
+            span_end,
+            first_interval,
+            -- how many 30-minute intervals the span touches
+            cast(ceil(cast(date_diff('millisecond', first_interval, span_end) as double) / 1800000) as bigint) as interval_count
+        from (
+            select
+                extension,
+                window_start,
+                window_end,
+                done_on as span_start,
+                coalesce(
+                    next_done_on,
+                    date_trunc('hour', done_on) + floor(minute(done_on) / 30) * interval '30' minute + interval '30' minute
+                ) as span_end,
+                date_trunc('hour', done_on) + floor(minute(done_on) / 30) * interval '30' minute as first_interval
+            from distinct_events
+            where action in ('ONLINE', 'REMVCEON')
+                or (action = 'OFFLINE' and details = 'BACKOFFICE')
+        ) as productive_events
+    ),
+
+    span_slices as (
+        -- one row per interval a span touches, holding the part of the span inside that interval
+        select
+            extension,
+            window_start,
+            window_end,
+            interval_start,
+            date_diff(
+                'millisecond',
+                greatest(span_start, interval_start),
+                least(span_end, interval_start + interval '30' minute)
+            ) as productive_ms
+        from (
+            select
+                spans.extension,
+                spans.window_start,
+                spans.window_end,
+                spans.span_start,
+                spans.span_end,
+                spans.first_interval + offsets.k * interval '30' minute as interval_start
+            from spans
+            cross join unnest(sequence(0, spans.interval_count - 1, 1)) as offsets (k)
+        ) as touched_intervals
+    ),
+
+    interval_parts as (
+        select
+            extension,
+            interval_start,
+            productive_ms,
+            0 as event_count
+        from span_slices
+        where productive_ms > 0
+            and interval_start >= window_start
+            and interval_start < window_end
+        union all
+        select
+            extension,
+            date_trunc('hour', done_on) + floor(minute(done_on) / 30) * interval '30' minute as interval_start,
+            0 as productive_ms,
+            1 as event_count
+        from distinct_events
+        where done_on >= window_start
+            and done_on < window_end
+    ),
+
+    interval_totals as (
+        select
+            extension,
+            interval_start,
+            least(sum(productive_ms), 1800000) as productive_ms,
+            sum(event_count) as event_count
+        from interval_parts
+        group by
+            extension,
+            interval_start
+    ),
+
+    current_intervals as (
+        select
+            intervals.extension,
+            intervals.interval_start
+        from agent_intervals as intervals
+        inner join windows
+            on intervals.extension = windows.extension
+            and intervals.interval_start >= windows.window_start
+            and intervals.interval_start < windows.window_end
+    ),
+
+    changes as (
+        select
+            coalesce(interval_totals.extension, current_intervals.extension) as extension,
+            coalesce(interval_totals.interval_start, current_intervals.interval_start) as interval_start,
+            cast(interval_totals.productive_ms as bigint) as productive_ms,
+            cast(interval_totals.event_count as bigint) as event_count,
+            interval_totals.extension is null as vanished
+        from interval_totals
+        full outer join current_intervals
+            on current_intervals.extension = interval_totals.extension
+            and current_intervals.interval_start = interval_totals.interval_start
+    )
+
+    select * from changes
+) as source
+on target.extension = source.extension
+    and target.interval_start = source.interval_start
+when matched and source.vanished then delete
+when matched then update set
+    productive_ms = source.productive_ms,
+    productive_seconds = cast(source.productive_ms as double) / 1000,
+    productive_hours = least(cast(source.productive_ms as double) / 3600000, 0.5),
+    event_count = source.event_count
+when not matched then insert (
+    extension,
+    interval_start,
+    productive_ms,
+    productive_seconds,
+    productive_hours,
+    event_count
+) values (
+    source.extension,
+    source.interval_start,
+    source.productive_ms,
+    cast(source.productive_ms as double) / 1000,
+    least(cast(source.productive_ms as double) / 3600000, 0.5),
+    source.event_count
+)

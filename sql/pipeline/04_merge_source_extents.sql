@@ -1,0 +1,62 @@
+-- What the run's object covers now, per extension, replacing what it covered before: a later re-ingest
+-- of the object recomputes at least this range.
+merge into source_extents as target
+using (
+    with run as (
+        select cast(? as varchar) as run_id
+    ),
+
+    run_extents as (
+        select
+            events.source_object,
+            events.extension,
+            min(events.done_on) as first_event,
+            max(events.done_on) as last_event
+        from agent_events as events
+        cross join run
+        where events.run_id = run.run_id
+        group by
+            events.source_object,
+            events.extension
+    ),
+
+    previous_extents as (
+        select
+            extents.source_object,
+            extents.extension
+        from source_extents as extents
+        where extents.source_object in (select source_object from run_extents)
+    ),
+
+    changes as (
+        select
+            coalesce(run_extents.source_object, previous_extents.source_object) as source_object,
+            coalesce(run_extents.extension, previous_extents.extension) as extension,
+            run_extents.first_event,
+            run_extents.last_event,
+            run_extents.extension is null as vanished
+        from run_extents
+        full outer join previous_extents
+            on previous_extents.source_object = run_extents.source_object
+            and previous_extents.extension = run_extents.extension
+    )
+
+    select * from changes
+) as source
+on target.source_object = source.source_object
+    and target.extension = source.extension
+when matched and source.vanished then delete
+when matched then update set
+    first_event = source.first_event,
+    last_event = source.last_event
+when not matched then insert (
+    source_object,
+    extension,
+    first_event,
+    last_event
+) values (
+    source.source_object,
+    source.extension,
+    source.first_event,
+    source.last_event
+)

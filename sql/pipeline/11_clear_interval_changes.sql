@@ -1,2 +1,0 @@
-delete from interval_changes
-where run_id = cast(? as varchar)
