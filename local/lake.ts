@@ -62,10 +62,13 @@ function emptySelect(table: TableDefinition): string {
   return `select ${columns.join(', ')} where false`;
 }
 
+/** Keeps a whole run under 2 GiB of resident memory (DuckDB's buffers plus Node.js and the engine). */
+export const DEFAULT_MEMORY_LIMIT = '1GB';
+
 export interface LakeOptions {
   /** DuckDB threads; defaults to the machine's cores. */
   readonly threads?: number;
-  /** DuckDB memory limit, e.g. '1GB'. */
+  /** DuckDB memory limit, e.g. '1GB'; past it DuckDB spills to disk beside the warehouse file. */
   readonly memoryLimit?: string;
 }
 
@@ -86,7 +89,7 @@ export class Lake implements QueryEngine {
       mkdirSync(dir, { recursive: true });
     const config: Record<string, string> = { preserve_insertion_order: 'true' };
     if (options.threads) config.threads = String(options.threads);
-    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    config.memory_limit = options.memoryLimit ?? process.env.AGENT_ETL_MEMORY_LIMIT ?? DEFAULT_MEMORY_LIMIT;
     const instance = await DuckDBInstance.create(paths.warehouse, config);
     const connection = await instance.connect();
     const lake = new Lake(paths, instance, connection);

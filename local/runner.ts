@@ -49,6 +49,18 @@ function definition(): AslDefinition {
   return cachedDefinition;
 }
 
+let cachedMachine: StateMachine | undefined;
+/**
+ * One machine per process. Validation is skipped here because the definition is our own and
+ * __tests__/workflow.test.ts validates it; validating costs about 0.25 s per construction.
+ */
+function stateMachine(): StateMachine {
+  cachedMachine ??= new StateMachine(definition() as unknown as StateMachineDefinition, {
+    validationOptions: { noValidate: true },
+  });
+  return cachedMachine;
+}
+
 /** States of the successful path, in order: what a progress bar counts. */
 export function successPath(): string[] {
   return [LOAD_STATE, ...PIPELINE_STEPS.map((step) => step.state), EMIT_SUCCEEDED_STATE];
@@ -131,10 +143,7 @@ export async function runFile(lake: Lake, file: string, hooks: RunHooks = {}): P
   for (const step of PIPELINE_STEPS) handlers[step.state] = athena;
   const noWait = Object.fromEntries(Object.keys(definition().States).map((name) => [name, 0]));
 
-  const machine = new StateMachine(definition() as unknown as StateMachineDefinition, {
-    validationOptions: { checkArn: false },
-  });
-  const execution = machine.run({ bucket: LOCAL_BUCKET, key } as never, {
+  const execution = stateMachine().run({ bucket: LOCAL_BUCKET, key } as never, {
     overrides: {
       taskResourceLocalHandlers: handlers as never,
       retryIntervalOverrides: noWait,
