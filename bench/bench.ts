@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { generateEvents } from '../local/generate';
 import { Lake, sqlLiteral } from '../local/lake';
 import { runFile } from '../local/runner';
+import { measureHandlers } from './handlers';
 
 /** What one measured child process reports. */
 interface Measurement {
@@ -110,6 +111,11 @@ async function main(): Promise<void> {
       );
     }
     process.stdout.write(`ratio pipeline / floor: ${(run.seconds / floor.seconds).toFixed(2)}x\n`);
+    for (const handler of await measureHandlers()) {
+      process.stdout.write(
+        `lambda ${handler.name.padEnd(14)} bundle ${(handler.bundleBytes / 1024).toFixed(0)} KiB (limit 1024), cold module load ${handler.coldLoadMs} ms (median)\n`,
+      );
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
