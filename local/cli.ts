@@ -105,7 +105,10 @@ async function runCommand(
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       process.stdout.write(`${await summarize(lake, runs, seconds)}\n`);
       const coverage = checks.join('').trimEnd();
-      if (coverage) process.stdout.write(`coverage of the days the runs touched:\n${coverage}\n`);
+      if (coverage)
+        process.stdout.write(
+          `coverage of the days the runs touched (details: agent-etl check --day DAY):\n${coverage}\n`,
+        );
       for (const run of runs.filter((r) => r.status === 'FAILED')) {
         const reason = (run.error ?? 'failed').replace(`${run.sourceObject}: `, '');
         process.stderr.write(`error: ${run.file}: ${reason}\n`);

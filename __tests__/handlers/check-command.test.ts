@@ -178,6 +178,7 @@ describe('the check after a run', () => {
       [Date.parse('2024-11-04T00:00:00Z'), false],
     ]);
     expect(outbox()).toHaveLength(1);
-    expect(outcome.summary).toContain('missing 2024-11-04 14:00:00 to 2024-11-05 00:00:00');
+    // 14:00 to midnight: 10 hours, 20 intervals
+    expect(outcome.summary).toContain('2024-11-04 (UTC): 20 of 48 intervals missing');
   });
 });

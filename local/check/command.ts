@@ -119,15 +119,31 @@ export async function runCheckCommand(
   }
 }
 
-/** What `agent-etl run` does after each run, as the completion event does in AWS. */
+/** What `agent-etl run` does after each run, as the completion event does in AWS; a line per day with gaps. */
 export async function checkAfterRun(
   lake: string,
   detail: CompletionDetail,
   engine: QueryEngine,
 ): Promise<CheckOutcome & { summary: string }> {
   const outcome = await checkCompletedRun(detail, localDependencies(lake, engine, undefined));
-  const failed = outcome.failedRun
-    ? `run ${outcome.failedRun} failed: alert published to ${notificationsFile(lake)}\n`
-    : '';
-  return { ...outcome, summary: failed + (outcome.windows.length > 0 ? summary(lake, outcome) : '') };
+  const lines: string[] = [];
+  if (outcome.failedRun)
+    lines.push(`run ${outcome.failedRun} failed: alert published to ${notificationsFile(lake)}`);
+  if (outcome.windows.length > 0) {
+    const gaps = outcome.windows.filter((w) => !w.result.complete);
+    const published = outcome.windows.filter((w) => w.published).length;
+    lines.push(
+      `${outcome.windows.length} day${outcome.windows.length === 1 ? '' : 's'} checked, ${gaps.length} with gaps${
+        published > 0
+          ? `, ${published} notification${published === 1 ? '' : 's'} in ${notificationsFile(lake)}`
+          : ''
+      }`,
+    );
+    for (const { result } of gaps) {
+      lines.push(
+        `  ${windowLabel(result)}: ${result.expected - result.present} of ${result.expected} intervals missing`,
+      );
+    }
+  }
+  return { ...outcome, summary: lines.map((line) => `${line}\n`).join('') };
 }
