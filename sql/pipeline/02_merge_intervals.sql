@@ -41,9 +41,7 @@ using (
             agent_events.extension,
             agent_events.done_on,
             upper(agent_events.action) as action,
-            upper(agent_events.details) as details,
-            reach.window_start,
-            reach.window_end
+            upper(agent_events.details) as details
         from agent_events
         inner join reach
             on agent_events.extension = reach.extension
@@ -58,8 +56,6 @@ using (
             done_on,
             action,
             details,
-            window_start,
-            window_end,
             lead(done_on) over (
                 partition by extension
                 order by done_on, action, details
@@ -69,14 +65,13 @@ using (
                 extension,
                 done_on,
                 action,
-                details,
-                window_start,
-                window_end
+                details
             from events
         ) as unique_events
     ),
 
     spans as (
+        -- every event opens a span; only a productive one is followed past its own interval
         select
             extension,
             window_start,
@@ -84,37 +79,53 @@ using (
             span_start,
             span_end,
             first_interval,
-            -- how many 30-minute intervals the span touches
-            cast(ceil(cast(date_diff('millisecond', first_interval, span_end) as double) / 1800000) as bigint) as interval_count
+            is_productive,
+            case
+                when is_productive then greatest(
+                    cast(ceil(cast(date_diff('millisecond', first_interval, span_end) as double) / 1800000) as bigint),
+                    1
+                )
+                else 1
+            end as interval_count
         from (
             select
-                extension,
-                window_start,
-                window_end,
-                done_on as span_start,
+                distinct_events.extension,
+                windows.window_start,
+                windows.window_end,
+                distinct_events.done_on as span_start,
                 coalesce(
-                    next_done_on,
-                    date_trunc('hour', done_on) + floor(minute(done_on) / 30) * interval '30' minute + interval '30' minute
+                    distinct_events.next_done_on,
+                    date_trunc('hour', distinct_events.done_on)
+                        + floor(minute(distinct_events.done_on) / 30) * interval '30' minute
+                        + interval '30' minute
                 ) as span_end,
-                date_trunc('hour', done_on) + floor(minute(done_on) / 30) * interval '30' minute as first_interval
+                date_trunc('hour', distinct_events.done_on)
+                    + floor(minute(distinct_events.done_on) / 30) * interval '30' minute as first_interval,
+                distinct_events.action in ('ONLINE', 'REMVCEON')
+                    or (distinct_events.action = 'OFFLINE' and distinct_events.details = 'BACKOFFICE') as is_productive
             from distinct_events
-            where action in ('ONLINE', 'REMVCEON')
-                or (action = 'OFFLINE' and details = 'BACKOFFICE')
-        ) as productive_events
+            inner join windows
+                on windows.extension = distinct_events.extension
+        ) as opened_states
     ),
 
     span_slices as (
-        -- one row per interval a span touches, holding the part of the span inside that interval
+        -- one row per interval a span touches: the productive part of the span inside it, and the
+        -- event that opened the span, counted in its own interval
         select
             extension,
             window_start,
             window_end,
             interval_start,
-            date_diff(
-                'millisecond',
-                greatest(span_start, interval_start),
-                least(span_end, interval_start + interval '30' minute)
-            ) as productive_ms
+            case
+                when is_productive then date_diff(
+                    'millisecond',
+                    greatest(span_start, interval_start),
+                    least(span_end, interval_start + interval '30' minute)
+                )
+                else 0
+            end as productive_ms,
+            case when k = 0 then 1 else 0 end as event_count
         from (
             select
                 spans.extension,
@@ -122,31 +133,12 @@ using (
                 spans.window_end,
                 spans.span_start,
                 spans.span_end,
+                spans.is_productive,
+                offsets.k,
                 spans.first_interval + offsets.k * interval '30' minute as interval_start
             from spans
             cross join unnest(sequence(0, spans.interval_count - 1, 1)) as offsets (k)
         ) as touched_intervals
-    ),
-
-    interval_parts as (
-        select
-            extension,
-            interval_start,
-            productive_ms,
-            0 as event_count
-        from span_slices
-        where productive_ms > 0
-            and interval_start >= window_start
-            and interval_start < window_end
-        union all
-        select
-            extension,
-            date_trunc('hour', done_on) + floor(minute(done_on) / 30) * interval '30' minute as interval_start,
-            0 as productive_ms,
-            1 as event_count
-        from distinct_events
-        where done_on >= window_start
-            and done_on < window_end
     ),
 
     interval_totals as (
@@ -155,7 +147,9 @@ using (
             interval_start,
             least(sum(productive_ms), 1800000) as productive_ms,
             sum(event_count) as event_count
-        from interval_parts
+        from span_slices
+        where interval_start >= window_start
+            and interval_start < window_end
         group by
             extension,
             interval_start
