@@ -86,6 +86,19 @@ function readHeader(path: string, display: string): string[] {
   return header;
 }
 
+/**
+ * The first accepted format that parses the text, as is, then trimmed. One try per format (DuckDB
+ * stops at the first that matches for each row), cheaper than a list of formats or trimming every value.
+ */
+const parseDoneOn = (column: string) =>
+  `coalesce(${[column, `trim(${column})`]
+    .flatMap((text) => TIMESTAMP_FORMATS.map((format) => `try_strptime(${text}, ${sqlLiteral(format)})`))
+    .join(', ')})`;
+
+/** Trimmed text, '' for an empty field; trims only the values that need it. */
+const trimmed = (column: string) =>
+  `case when starts_with(${column}, ' ') or ends_with(${column}, ' ') then trim(${column}) else coalesce(${column}, '') end`;
+
 /** A CSV field as it would be written back: quoted when it must be. */
 const CSV_FIELD = (column: string) =>
   `case when ${column} is null then '' when regexp_matches(${column}, '[",\\r\\n]') then '"' || replace(${column}, '"', '""') || '"' else ${column} end`;
@@ -105,7 +118,6 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
   const { indexes } = match;
   const raw = header.map((_, i) => `c${i}`);
   const col = (i: number) => `c${i}`;
-  const formats = `[${TIMESTAMP_FORMATS.map(sqlLiteral).join(', ')}]`;
   const id = sourceId(sourceObject);
   const staging = join(lake.paths.staging, request.runId);
   rmSync(staging, { recursive: true, force: true });
@@ -131,10 +143,10 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
         case when done_on is null or extension = '' then ${raw.map((c) => CSV_FIELD(c)).join(" || ',' || ")} end as raw_line
       from (
         select
-          try_strptime(trim(${col(indexes.done_on)}), ${formats}) as done_on,
-          coalesce(trim(${col(indexes.extension)}), '') as extension,
-          coalesce(trim(${col(indexes.action)}), '') as action,
-          coalesce(trim(${col(indexes.details)}), '') as details,
+          ${parseDoneOn(col(indexes.done_on))} as done_on,
+          ${trimmed(col(indexes.extension))} as extension,
+          ${trimmed(col(indexes.action))} as action,
+          ${trimmed(col(indexes.details))} as details,
           ${col(indexes.done_on)} as done_on_text,
           ${raw.join(', ')}
         from read_csv(${sqlLiteral(path)},
