@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { LAMBDA_BUNDLE_OPTIONS } from '../workflow/lambda-bundle';
 
 /** The Lambda entry points, each bundled on its own as the stacks deploy it. */
 export const HANDLER_ENTRIES = {
@@ -16,22 +17,9 @@ export interface HandlerMeasure {
   readonly coldLoadMs: number;
 }
 
-/** Bundles a handler the way the stacks should deploy it: minified, Node 22, AWS SDK v3 inside, SQL embedded as text. */
+/** Bundles a handler the way the stacks deploy it. */
 export async function bundleHandler(root: string, entry: string, outfile: string): Promise<void> {
-  await build({
-    entryPoints: [join(root, entry)],
-    outfile,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    // The ES module builds of the AWS SDK and zod tree-shake: about a third smaller than their CommonJS builds.
-    mainFields: ['module', 'main'],
-    loader: { '.sql': 'text' },
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
+  await build({ ...LAMBDA_BUNDLE_OPTIONS, entryPoints: [join(root, entry)], outfile });
 }
 
 const LOAD_PROBE = `

@@ -20,6 +20,15 @@ export function policyDocument(statements: readonly PolicyStatement[]): string {
   });
 }
 
+/** What running a query in one workgroup and reading its result takes; granted on that workgroup only. */
+export const ATHENA_QUERY_ACTIONS = [
+  'athena:StartQueryExecution',
+  'athena:GetQueryExecution',
+  'athena:GetQueryResults',
+  'athena:StopQueryExecution',
+  'athena:GetWorkGroup',
+] as const;
+
 /** Denies every request to `resources` that does not arrive over TLS (bucket, queue and topic policies). */
 export function denyInsecureTransport(
   actions: readonly string[],

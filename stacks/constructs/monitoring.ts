@@ -12,7 +12,7 @@ import { AGENT_INTERVALS, PIPELINE_RUNS } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { tablePrefix } from './catalog';
-import { denyInsecureTransport, policyDocument, ServiceRole } from './iam';
+import { ATHENA_QUERY_ACTIONS, denyInsecureTransport, policyDocument, ServiceRole } from './iam';
 import { NodeFunction } from './node-function';
 import type { Notifications } from './notifications';
 import type { Orchestration } from './orchestration';
@@ -78,13 +78,7 @@ export class Monitoring extends Construct {
       statements: [
         {
           Sid: 'RunCoverageQueries',
-          Action: [
-            'athena:StartQueryExecution',
-            'athena:GetQueryExecution',
-            'athena:GetQueryResults',
-            'athena:StopQueryExecution',
-            'athena:GetWorkGroup',
-          ],
+          Action: [...ATHENA_QUERY_ACTIONS],
           Resource: [props.workgroupArn],
         },
         {

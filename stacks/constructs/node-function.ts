@@ -6,6 +6,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { AssetType, Fn, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
+import { LAMBDA_BUNDLE_OPTIONS } from '../../workflow/lambda-bundle';
 import { type PolicyStatement, ServiceRole } from './iam';
 
 /** The newest Node.js runtime the pinned AWS provider (6.25) accepts. */
@@ -19,22 +20,7 @@ function bundle(entry: string, outRoot: string): string {
   if (cached) return cached;
   if (!existsSync(entry)) throw new Error(`Lambda entry point ${entry} does not exist`);
   const outdir = join(outRoot, basename(dirname(entry)));
-  buildSync({
-    entryPoints: [entry],
-    outfile: join(outdir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    sourcemap: false,
-    legalComments: 'none',
-    logLevel: 'warning',
-    // Handlers import their `sql/` files as text, so the bundle carries the exact query.
-    loader: { '.sql': 'text' },
-    // The AWS SDK's ES module builds tree-shake; its CommonJS builds nearly double the bundle.
-    mainFields: ['module', 'main'],
-  });
+  buildSync({ ...LAMBDA_BUNDLE_OPTIONS, entryPoints: [entry], outfile: join(outdir, 'index.js') });
   bundles.set(entry, outdir);
   return outdir;
 }

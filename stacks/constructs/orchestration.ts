@@ -11,7 +11,7 @@ import { MANAGED_TABLES, SILVER_TABLES } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { tablePrefix } from './catalog';
-import { denyInsecureTransport, policyDocument, ServiceRole } from './iam';
+import { ATHENA_QUERY_ACTIONS, denyInsecureTransport, policyDocument, ServiceRole } from './iam';
 import { ATHENA_RESULTS_PREFIX, type Storage } from './storage';
 
 export interface OrchestrationProps {
@@ -74,13 +74,7 @@ export class Orchestration extends Construct {
         },
         {
           Sid: 'RunQueries',
-          Action: [
-            'athena:StartQueryExecution',
-            'athena:GetQueryExecution',
-            'athena:GetQueryResults',
-            'athena:StopQueryExecution',
-            'athena:GetWorkGroup',
-          ],
+          Action: [...ATHENA_QUERY_ACTIONS],
           Resource: [props.workgroupArn],
         },
         {
