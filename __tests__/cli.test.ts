@@ -94,6 +94,10 @@ describe('agent-etl', () => {
         raw_line: 'garbage,901,ONLINE,',
       },
     ]);
+    const missing = await cli('export', 'weekly', '--lake', join(dir, 'no-such-lake'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: no lake at .*no-such-lake: run `agent-etl run FILE/);
+    expect(existsSync(join(dir, 'no-such-lake'))).toBe(false);
     const bad = await cli('export', 'everything', '--lake', lake);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/value 'everything' is invalid for argument 'table'/);

@@ -1,11 +1,11 @@
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkAfterRun, runCheckCommand } from './check/command';
 import { EXPORTS, type ExportFormat, type ExportName, exportTable, formatTable } from './exports';
 import { generateEvents } from './generate';
-import { Lake } from './lake';
+import { Lake, lakePaths } from './lake';
 import { withLakeLock } from './lock';
 import { type FileRun, runFile, successPath } from './runner';
 
@@ -121,10 +121,20 @@ async function runCommand(
   });
 }
 
+/** Reading commands need a lake that a run created; a mistyped --lake should not print an empty table. */
+function assertLakeExists(root: string): void {
+  if (!existsSync(lakePaths(root).warehouse)) {
+    throw new InvalidArgumentError(
+      `no lake at ${resolve(root)}: run \`agent-etl run FILE --lake ${root}\` first`,
+    );
+  }
+}
+
 async function exportCommand(
   table: ExportName,
   options: { lake: string; format: ExportFormat; out?: string; limit?: number; wait: number },
 ): Promise<number> {
+  assertLakeExists(options.lake);
   return withLakeLock(options.lake, options.wait, async () => {
     const lake = await Lake.open(options.lake);
     try {
@@ -192,6 +202,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         json: boolean;
         wait: number;
       }) => {
+        assertLakeExists(options.lake);
         const result = await withLakeLock(options.lake, options.wait, async () => {
           const lake = await Lake.open(options.lake);
           try {
