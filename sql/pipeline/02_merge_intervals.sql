@@ -70,16 +70,50 @@ using (
         ) as unique_events
     ),
 
+    opened_states as (
+        -- every event opens a state that lasts until the extension's next event; the last one lasts to
+        -- the end of its own interval
+        select
+            distinct_events.extension,
+            windows.window_start,
+            windows.window_end,
+            distinct_events.done_on,
+            coalesce(
+                distinct_events.next_done_on,
+                date_trunc('hour', distinct_events.done_on)
+                    + floor(minute(distinct_events.done_on) / 30) * interval '30' minute
+                    + interval '30' minute
+            ) as state_end,
+            distinct_events.action in ('ONLINE', 'REMVCEON')
+                or (distinct_events.action = 'OFFLINE' and distinct_events.details = 'BACKOFFICE') as is_productive
+        from distinct_events
+        inner join windows
+            on windows.extension = distinct_events.extension
+    ),
+
     spans as (
-        -- every event opens a span; only a productive one is followed past its own interval
+        -- the states that matter to the window, clipped to it: those opened inside it, and the
+        -- productive state the window opens in
         select
             extension,
-            window_start,
-            window_end,
+            is_productive,
+            done_on >= window_start as opened_in_window,
+            greatest(done_on, window_start) as span_start,
+            least(state_end, window_end) as span_end
+        from opened_states
+        where done_on < window_end
+            and (done_on >= window_start or (is_productive and state_end > window_start))
+    ),
+
+    span_intervals as (
+        select
+            extension,
+            is_productive,
+            opened_in_window,
             span_start,
             span_end,
             first_interval,
-            is_productive,
+            -- a productive span is followed into every interval it touches; any other stays in its own
             case
                 when is_productive then greatest(
                     cast(ceil(cast(date_diff('millisecond', first_interval, span_end) as double) / 1800000) as bigint),
@@ -89,24 +123,10 @@ using (
             end as interval_count
         from (
             select
-                distinct_events.extension,
-                windows.window_start,
-                windows.window_end,
-                distinct_events.done_on as span_start,
-                coalesce(
-                    distinct_events.next_done_on,
-                    date_trunc('hour', distinct_events.done_on)
-                        + floor(minute(distinct_events.done_on) / 30) * interval '30' minute
-                        + interval '30' minute
-                ) as span_end,
-                date_trunc('hour', distinct_events.done_on)
-                    + floor(minute(distinct_events.done_on) / 30) * interval '30' minute as first_interval,
-                distinct_events.action in ('ONLINE', 'REMVCEON')
-                    or (distinct_events.action = 'OFFLINE' and distinct_events.details = 'BACKOFFICE') as is_productive
-            from distinct_events
-            inner join windows
-                on windows.extension = distinct_events.extension
-        ) as opened_states
+                *,
+                date_trunc('hour', span_start) + floor(minute(span_start) / 30) * interval '30' minute as first_interval
+            from spans
+        ) as located_spans
     ),
 
     span_slices as (
@@ -114,8 +134,6 @@ using (
         -- event that opened the span, counted in its own interval
         select
             extension,
-            window_start,
-            window_end,
             interval_start,
             case
                 when is_productive then date_diff(
@@ -125,19 +143,18 @@ using (
                 )
                 else 0
             end as productive_ms,
-            case when k = 0 then 1 else 0 end as event_count
+            case when k = 0 and opened_in_window then 1 else 0 end as event_count
         from (
             select
-                spans.extension,
-                spans.window_start,
-                spans.window_end,
-                spans.span_start,
-                spans.span_end,
-                spans.is_productive,
+                span_intervals.extension,
+                span_intervals.span_start,
+                span_intervals.span_end,
+                span_intervals.is_productive,
+                span_intervals.opened_in_window,
                 offsets.k,
-                spans.first_interval + offsets.k * interval '30' minute as interval_start
-            from spans
-            cross join unnest(sequence(0, spans.interval_count - 1, 1)) as offsets (k)
+                span_intervals.first_interval + offsets.k * interval '30' minute as interval_start
+            from span_intervals
+            cross join unnest(sequence(0, span_intervals.interval_count - 1, 1)) as offsets (k)
         ) as touched_intervals
     ),
 
@@ -148,8 +165,6 @@ using (
             least(sum(productive_ms), 1800000) as productive_ms,
             sum(event_count) as event_count
         from span_slices
-        where interval_start >= window_start
-            and interval_start < window_end
         group by
             extension,
             interval_start
