@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { matchHeader, TIMESTAMP_FORMATS } from '../workflow/input-contract';
+import { matchHeader, type RequiredColumn, TIMESTAMP_FORMATS } from '../workflow/input-contract';
 import { AGENT_EVENTS, REJECTED_ROWS } from '../workflow/tables';
 import { type Lake, silverTableDir, sqlLiteral } from './lake';
 
@@ -42,13 +42,21 @@ export interface LoadResult {
 
 const SNIFF_BYTES = 64 * 1024;
 
+/** The loader's scratch tables, dropped before and after each load. */
+const DROP_LOAD_TABLES = ['load_errors', 'load_scans', 'load_rows', 'load_line_steps']
+  .map((table) => `drop table if exists ${table};`)
+  .join(' ');
+
 /** Stable file-name stem for everything one bronze object wrote, so a re-ingest replaces it. */
 export function sourceId(sourceObject: string): string {
   return createHash('sha256').update(sourceObject).digest('hex').slice(0, 16);
 }
 
-/** Refuses what is not a UTF-8 CSV with the required header; returns the header's fields. */
-function readHeader(path: string, display: string): string[] {
+/** Refuses what is not a UTF-8 CSV with the required header; returns its fields and where the required ones are. */
+function readHeader(
+  path: string,
+  display: string,
+): { header: string[]; indexes: Record<RequiredColumn, number> } {
   const size = statSync(path).size;
   if (size === 0) throw new FileRefusedError(display, 'the file is empty');
   const chunk = Buffer.alloc(Math.min(size, SNIFF_BYTES));
@@ -83,7 +91,7 @@ function readHeader(path: string, display: string): string[] {
       `missing required column${match.missing.length > 1 ? 's' : ''} ${match.missing.join(', ')} (header: ${header.join(', ')})`,
     );
   }
-  return header;
+  return { header, indexes: match.indexes };
 }
 
 /**
@@ -112,10 +120,7 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
   const sourceObject = `${request.bucket}/${request.key}`;
   const path = join(lake.paths.bronze, request.key);
   if (!existsSync(path)) throw new FileRefusedError(sourceObject, 'no such object in bronze');
-  const header = readHeader(path, sourceObject);
-  const match = matchHeader(header);
-  if (!match.ok) throw new FileRefusedError(sourceObject, 'header changed while reading');
-  const { indexes } = match;
+  const { header, indexes } = readHeader(path, sourceObject);
   const raw = header.map((_, i) => `c${i}`);
   const col = (i: number) => `c${i}`;
   const id = sourceId(sourceObject);
@@ -124,9 +129,7 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
   mkdirSync(staging, { recursive: true });
 
   try {
-    await lake.exec(
-      'drop table if exists load_errors; drop table if exists load_scans; drop table if exists load_rows; drop table if exists load_line_steps;',
-    );
+    await lake.exec(DROP_LOAD_TABLES);
     // One parallel pass over the file. The table keeps file order, so rowid + 1 is the record number.
     await lake.exec(`
       create temp table load_rows as
@@ -240,9 +243,7 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
     await lake.refreshSilver();
     return { sourceObject, rowsRead: loaded + rejected, rowsLoaded: loaded, rowsRejected: rejected };
   } finally {
-    await lake.exec(
-      'drop table if exists load_errors; drop table if exists load_scans; drop table if exists load_rows; drop table if exists load_line_steps;',
-    );
+    await lake.exec(DROP_LOAD_TABLES);
     rmSync(staging, { recursive: true, force: true });
   }
 }
