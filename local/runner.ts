@@ -1,6 +1,6 @@
 import './polyfills';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, linkSync, realpathSync, rmSync } from 'node:fs';
+import { appendFileSync, constants, copyFileSync, existsSync, realpathSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CompletionDetail } from '../handlers/check-summary/events';
@@ -82,16 +82,15 @@ function newRunId(now: Date): string {
   return `local-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Puts the file into bronze as an object named by its file name; a same-named object is replaced. */
+/**
+ * Copies the file into bronze as an object named by its file name (a same-named object is replaced),
+ * so later edits of the original do not change what was ingested. Reflinks where the filesystem can.
+ */
 function landInBronze(lake: Lake, file: string): string {
   const key = basename(file);
   const target = join(lake.paths.bronze, key);
-  if (existsSync(target) && realpathSync(target) === realpathSync(file)) return key;
-  rmSync(target, { force: true });
-  try {
-    linkSync(file, target);
-  } catch {
-    copyFileSync(file, target);
+  if (!(existsSync(target) && realpathSync(target) === realpathSync(file))) {
+    copyFileSync(file, target, constants.COPYFILE_FICLONE);
   }
   return key;
 }
