@@ -59,7 +59,7 @@ async function summarize(lake: Lake, runs: readonly FileRun[], seconds: number):
   return [
     `agent-etl run: ${runs.length} file${runs.length === 1 ? '' : 's'}, ${runs.length - failed} succeeded, ${failed} failed, in ${seconds.toFixed(1)} s`,
     `  rows     read ${number(total('rows_read'))}, loaded ${number(total('rows_loaded'))}, rejected ${number(total('rows_rejected'))}`,
-    `  gold     ${number(total('intervals_touched'))} intervals and ${number(total('weeks_touched'))} weeks recomputed, ${total('productive_hours').toFixed(2)} productive hours in them`,
+    `  gold     ${number(total('intervals_touched'))} intervals and ${number(total('weeks_touched'))} weeks recomputed, ${total('productive_hours').toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 })} productive hours in them`,
     ...(total('rows_rejected') > 0 ? ['  rejected rows: agent-etl export rejects'] : []),
   ].join('\n');
 }
