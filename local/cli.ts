@@ -77,6 +77,7 @@ async function runCommand(
           format: '{bar} {percentage}% | {file} | {state}',
           stream: process.stderr,
           hideCursor: true,
+          clearOnComplete: true,
         })
       : undefined;
     const steps = successPath();
