@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withLakeLock } from '../local/lock';
 import { removeDir, tempDir, writeCsv } from './support/lake';
 
 const BIN = join(__dirname, '..', 'bin', 'agent-etl.js');
@@ -107,12 +108,13 @@ describe('agent-etl', () => {
     let events: string;
     beforeEach(async () => {
       events = join(dir, 'events.csv');
+      // about 300,000 events: long enough that a run is still going when the test acts on it
       const generated = await cli(
         'generate',
         '--out',
         events,
         '--extensions',
-        '400',
+        '2000',
         '--days',
         '14',
         '--seed',
@@ -121,19 +123,36 @@ describe('agent-etl', () => {
       expect(generated.code).toBe(0);
     });
 
-    test('two runs on one lake at once: the second waits, nothing is corrupted', async () => {
+    test('a command finding the lake in use waits for it, or fails at once with --wait 0', async () => {
+      const lake = join(dir, 'lake');
+      expect((await cli('run', events, '--lake', lake)).code).toBe(0);
+      let released = false;
+      const held = withLakeLock(lake, 0, () => until(() => released, 30_000));
+      const impatient = await cli('export', 'weekly', '--lake', lake, '--wait', '0');
+      expect(impatient.code).toBe(1);
+      expect(impatient.stderr).toMatch(
+        /^error: lake .* is in use by another agent-etl command \(waited 0 s\)/,
+      );
+      const patient = start(['export', 'weekly', '--lake', lake, '--wait', '30']);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(patient.child.exitCode).toBeNull(); // still waiting
+      released = true;
+      await held;
+      const waited = await patient.done;
+      expect(waited.code).toBe(0);
+      expect(waited.stdout.startsWith('extension,week_start,')).toBe(true);
+    });
+
+    test('two runs on one lake at once both complete, one after the other, and nothing is corrupted', async () => {
       const reference = join(dir, 'reference');
       expect((await cli('run', events, '--lake', reference)).code).toBe(0);
       const expected = (await cli('export', 'intervals', '--lake', reference)).stdout;
 
       const lake = join(dir, 'lake');
-      const first = start(['run', events, '--lake', lake]);
-      await until(() => existsSync(join(lake, '.lock')), 10_000);
-      const impatient = await cli('run', events, '--lake', lake, '--wait', '0');
-      expect(impatient.code).toBe(1);
-      expect(impatient.stderr).toMatch(/is in use by another agent-etl command/);
-      const second = start(['run', events, '--lake', lake]);
-      const [a, b] = await Promise.all([first.done, second.done]);
+      const [a, b] = await Promise.all([
+        start(['run', events, '--lake', lake]).done,
+        start(['run', events, '--lake', lake]).done,
+      ]);
       expect([a.code, b.code]).toEqual([0, 0]);
       expect((await cli('export', 'intervals', '--lake', lake)).stdout).toBe(expected);
       const runs = JSON.parse((await cli('export', 'runs', '--lake', lake, '--format', 'json')).stdout);
