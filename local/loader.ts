@@ -124,8 +124,9 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
   const raw = header.map((_, i) => `c${i}`);
   const col = (i: number) => `c${i}`;
   const id = sourceId(sourceObject);
+  // The lake is held by this command alone, so anything staged before is what a killed run left.
+  rmSync(lake.paths.staging, { recursive: true, force: true });
   const staging = join(lake.paths.staging, request.runId);
-  rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
 
   try {
