@@ -199,7 +199,10 @@ using (
 on target.extension = source.extension
     and target.interval_start = source.interval_start
 when matched and source.vanished then delete
-when matched then update set
+-- rows that did not change are left alone: a re-ingest of the same data writes nothing
+when matched
+    and (target.productive_ms <> source.productive_ms or target.event_count <> source.event_count)
+    then update set
     productive_ms = source.productive_ms,
     productive_seconds = cast(source.productive_ms as double) / 1000,
     productive_hours = least(cast(source.productive_ms as double) / 3600000, 0.5),

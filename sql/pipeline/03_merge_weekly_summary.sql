@@ -44,7 +44,13 @@ using (
 on target.extension = source.extension
     and target.week_start = source.week_start
 when matched and source.active_intervals = 0 then delete
-when matched then update set
+when matched
+    and (
+        target.productive_ms <> source.productive_ms
+        or target.productive_intervals <> source.productive_intervals
+        or target.active_intervals <> source.active_intervals
+    )
+    then update set
     productive_ms = source.productive_ms,
     productive_hours = cast(source.productive_ms as double) / 3600000,
     productive_intervals = source.productive_intervals,

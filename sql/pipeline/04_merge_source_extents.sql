@@ -46,7 +46,9 @@ using (
 on target.source_object = source.source_object
     and target.extension = source.extension
 when matched and source.vanished then delete
-when matched then update set
+when matched
+    and (target.first_event <> source.first_event or target.last_event <> source.last_event)
+    then update set
     first_event = source.first_event,
     last_event = source.last_event
 when not matched then insert (
