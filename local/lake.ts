@@ -62,15 +62,11 @@ function emptySelect(table: TableDefinition): string {
   return `select ${columns.join(', ')} where false`;
 }
 
-/** Keeps a whole run under 2 GiB of resident memory (DuckDB's buffers plus Node.js and the engine). */
+/**
+ * DuckDB's memory limit unless AGENT_ETL_MEMORY_LIMIT says otherwise; past it DuckDB spills to disk
+ * beside the warehouse file. Keeps a 10M-event run under 2 GiB of resident memory.
+ */
 export const DEFAULT_MEMORY_LIMIT = '1GB';
-
-export interface LakeOptions {
-  /** DuckDB threads; defaults to the machine's cores. */
-  readonly threads?: number;
-  /** DuckDB memory limit, e.g. '1GB'; past it DuckDB spills to disk beside the warehouse file. */
-  readonly memoryLimit?: string;
-}
 
 /**
  * The local lake: silver Parquet files as views, gold/ops/staging tables in one DuckDB file.
@@ -83,14 +79,14 @@ export class Lake implements QueryEngine {
     readonly connection: DuckDBConnection,
   ) {}
 
-  static async open(root: string, options: LakeOptions = {}): Promise<Lake> {
+  static async open(root: string): Promise<Lake> {
     const paths = lakePaths(root);
     for (const dir of [paths.root, paths.bronze, paths.silver, paths.outbox])
       mkdirSync(dir, { recursive: true });
-    const config: Record<string, string> = { preserve_insertion_order: 'true' };
-    if (options.threads) config.threads = String(options.threads);
-    config.memory_limit = options.memoryLimit ?? process.env.AGENT_ETL_MEMORY_LIMIT ?? DEFAULT_MEMORY_LIMIT;
-    const instance = await DuckDBInstance.create(paths.warehouse, config);
+    const instance = await DuckDBInstance.create(paths.warehouse, {
+      preserve_insertion_order: 'true',
+      memory_limit: process.env.AGENT_ETL_MEMORY_LIMIT ?? DEFAULT_MEMORY_LIMIT,
+    });
     const connection = await instance.connect();
     const lake = new Lake(paths, instance, connection);
     await lake.exec("set TimeZone = 'UTC'");

@@ -38,7 +38,7 @@ function outbox(): { subject: string; message: string; attributes: Record<string
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'agent-etl-check-'));
-  lake = await Lake.open(dir, { threads: 1 });
+  lake = await Lake.open(dir);
 });
 
 afterEach(() => {

@@ -18,7 +18,7 @@ beforeAll(() => logger.setLogLevel('SILENT'));
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'agent-etl-handler-'));
-  lake = await Lake.open(dir, { threads: 1 });
+  lake = await Lake.open(dir);
   published = [];
   const states = new Map<string, AlertState>();
   deps = {
