@@ -160,7 +160,8 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
       ) as typed`);
 
     // Each accepted record takes the next line number not used by a record the CSV reader rejected
-    // (records are assumed not to span lines: a quoted line break shifts later numbers).
+    // (records are assumed to take one line each: a quoted line break or a blank line, which DuckDB
+    // skips, shifts the numbers after it).
     await lake.exec(`
       create temp table load_line_steps as
       with rejected_lines as (
