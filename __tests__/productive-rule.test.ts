@@ -128,6 +128,33 @@ describe('productive time', () => {
     });
   });
 
+  test('an extension that a new version of an object no longer holds loses what the old version gave it', async () => {
+    await withLake(async (lake, dir) => {
+      await ingest(
+        lake,
+        writeCsv(dir, 'team.csv', [
+          '2024-11-14 10:00:00,711,ONLINE,',
+          '2024-11-14 10:20:00,711,LOGOUT,',
+          '2024-11-14 10:00:00,712,ONLINE,',
+          '2024-11-14 10:10:00,712,LOGOUT,',
+        ]),
+      );
+      expect(Object.keys(await intervalRows(lake))).toEqual([
+        '711|2024-11-14 10:00:00',
+        '712|2024-11-14 10:00:00',
+      ]);
+      await ingest(
+        lake,
+        writeCsv(dir, 'team.csv', ['2024-11-14 10:00:00,711,ONLINE,', '2024-11-14 10:20:00,711,LOGOUT,']),
+      );
+      expect(await intervalRows(lake)).toEqual({ '711|2024-11-14 10:00:00': [20 / 60, 2] });
+      const weeks = await lake.query('select extension from weekly_summary order by extension');
+      expect(weeks.map((w) => w.extension)).toEqual(['711']);
+      const extents = await lake.query('select extension from source_extents order by extension');
+      expect(extents.map((e) => e.extension)).toEqual(['711']);
+    });
+  });
+
   test('an exact duplicate across two files counts once', async () => {
     await withLake(async (lake, dir) => {
       await ingest(
