@@ -62,6 +62,10 @@ describe('agent-etl', () => {
       `error: ${join(inbox, 'b-noise.csv')}: not a text file (NUL byte at offset 4)`,
     ]);
     expect(result.stdout).toMatch(/2 files, 1 succeeded, 1 failed/);
+    const report = await cli('export', 'report', '--lake', lake);
+    expect(report.stdout).toBe(
+      'Extension,Interval,Productive Hours\n801,2024-11-05 10:00:00,0.5\n801,2024-11-05 10:30:00,0.16666666666666666\n',
+    );
     const intervals = await cli('export', 'intervals', '--lake', lake);
     expect(intervals.stdout).toBe(
       [

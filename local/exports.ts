@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import type { Lake } from './lake';
 
-export const EXPORTS = ['intervals', 'weekly', 'rejects', 'runs'] as const;
+export const EXPORTS = ['intervals', 'weekly', 'report', 'rejects', 'runs'] as const;
 export type ExportName = (typeof EXPORTS)[number];
 export type ExportFormat = 'csv' | 'json';
 
@@ -28,6 +28,14 @@ const EXPORT_QUERIES: Record<ExportName, string> = {
       active_intervals
     from weekly_summary
     order by extension, week_start`,
+  // The problem statement's shape, through the report view: Extension, Interval, Productive Hours.
+  report: `
+    select
+      "Extension",
+      strftime("Interval", '%Y-%m-%d %H:%M:%S') as "Interval",
+      "Productive Hours"
+    from agent_intervals_report
+    order by "Extension", "Interval"`,
   rejects: `
     select source_object, source_line, reason, raw_line
     from rejected_rows
