@@ -155,3 +155,44 @@ describe('lineage', () => {
     });
   });
 });
+
+describe('lineage in files that do not hold one record per line', () => {
+  test('quoted line breaks and blank lines keep every line number exact', async () => {
+    await withLake(async (lake, dir) => {
+      const csv = join(dir, 'multiline.csv');
+      writeFileSync(
+        csv,
+        [
+          'Done On,Extension,Action,Details', // 1
+          '2024-11-05 10:00:00,801,ONLINE,', // 2
+          '', // 3: blank
+          '2024-11-05 10:05:00,802,OFFLINE,"Coaching', // 4: a record over two lines
+          'with the team lead"', // 5
+          '2024-11-05 10:10:00,803,ONLINE,,surplus', // 6: wrong number of fields
+          '', // 7: blank
+          '', // 8: blank
+          'not a date,804,ONLINE,', // 9
+          '2024-11-05 10:20:00,805,"REMV', // 10: a record over three lines
+          '',
+          'CEON",', // 12
+          '2024-11-05 10:30:00,806,LOGOUT,', // 13
+          '',
+        ].join('\n'),
+      );
+      const [run] = await ingest(lake, csv);
+      expect(run?.status).toBe('SUCCEEDED');
+      const loaded = await lake.query('select extension, source_line from agent_events order by extension');
+      expect(loaded.map((r) => [r.extension, Number(r.source_line)])).toEqual([
+        ['801', 2],
+        ['802', 4],
+        ['805', 10],
+        ['806', 13],
+      ]);
+      const rejects = await lake.query('select source_line, reason from rejected_rows order by source_line');
+      expect(rejects.map((r) => [Number(r.source_line), r.reason])).toEqual([
+        [6, 'wrong number of fields: expected 4, got 5'],
+        [9, 'Done On "not a date" is not an accepted timestamp'],
+      ]);
+    });
+  });
+});

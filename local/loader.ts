@@ -15,6 +15,7 @@ import { parse } from 'csv-parse/sync';
 import { matchHeader, type RequiredColumn, TIMESTAMP_FORMATS } from '../workflow/input-contract';
 import { AGENT_EVENTS, REJECTED_ROWS } from '../workflow/tables';
 import { type Lake, silverTableDir, sqlLiteral } from './lake';
+import { countLines, recordStartLines } from './record-lines';
 
 /** A file the pipeline will not take at all; nothing of it reaches silver or gold. */
 export class FileRefusedError extends Error {
@@ -43,7 +44,14 @@ export interface LoadResult {
 const SNIFF_BYTES = 64 * 1024;
 
 /** The loader's scratch tables, dropped before and after each load. */
-const DROP_LOAD_TABLES = ['load_errors', 'load_scans', 'load_rows', 'load_line_steps']
+const DROP_LOAD_TABLES = [
+  'load_errors',
+  'load_scans',
+  'load_rows',
+  'load_line_steps',
+  'load_record_lines',
+  'load_reject_lines',
+]
   .map((table) => `drop table if exists ${table};`)
   .join(' ');
 
@@ -111,6 +119,71 @@ const trimmed = (column: string) =>
 const CSV_FIELD = (column: string) =>
   `case when ${column} is null then '' when regexp_matches(${column}, '[",\\r\\n]') then '"' || replace(${column}, '"', '""') || '"' else ${column} end`;
 
+async function appendPairs(lake: Lake, table: string, pairs: readonly [number, number][]): Promise<void> {
+  const appender = await lake.connection.createAppender(table);
+  for (const [first, second] of pairs) {
+    appender.appendBigInt(BigInt(first));
+    appender.appendBigInt(BigInt(second));
+    appender.endRow();
+  }
+  appender.closeSync();
+}
+
+/**
+ * Numbers the records: `load_rows` gets the line each accepted record starts on (the returned relation),
+ * and `load_reject_lines` maps a line the CSV reader reported for a rejected record to its true line.
+ * A file with one line per record (the usual export) is cheap: the record number, shifted past the
+ * records the reader rejected, whose reported lines are then exact. Otherwise (quoted line breaks,
+ * blank lines) every start line comes from a second parse; if that parse cannot follow the file, the
+ * cheap numbering stands.
+ */
+async function numberRecords(
+  lake: Lake,
+  path: string,
+  physicalLines: number,
+  typedRecords: number,
+  malformed: number,
+): Promise<string> {
+  await lake.exec('create table load_reject_lines (reader_line bigint, line bigint)');
+  if (physicalLines !== 1 + typedRecords + malformed) {
+    const lines = await recordStartLines(path);
+    if (lines?.wellFormed.length === typedRecords && lines.wrongFieldCount.length === malformed) {
+      const reported = await lake.query('select distinct line from load_errors order by line');
+      await lake.exec('create table load_record_lines (record bigint, line bigint)');
+      await appendPairs(
+        lake,
+        'load_record_lines',
+        lines.wellFormed.map((line, record) => [record, line]),
+      );
+      await appendPairs(
+        lake,
+        'load_reject_lines',
+        reported.map((row, index) => [Number(row.line), lines.wrongFieldCount[index] ?? 0]),
+      );
+      return '(select r.*, l.line as source_line from load_rows as r join load_record_lines as l on l.record = r.rowid)';
+    }
+  }
+  // Each record takes the next line not used by a record the CSV reader rejected.
+  await lake.exec(`
+    create temp table load_line_steps as
+    with rejected_lines as (
+      select distinct line from load_errors
+    ),
+    gaps as (
+      select
+        line - 2 - (row_number() over (order by line) - 1) as records_before,
+        row_number() over (order by line) as rejected_so_far
+      from rejected_lines
+    )
+    select records_before, max(rejected_so_far) as rejected_so_far
+    from gaps
+    group by records_before`);
+  return malformed === 0
+    ? '(select *, rowid + 2 as source_line from load_rows)'
+    : `(select r.*, r.rowid + 2 + coalesce(s.rejected_so_far, 0) as source_line
+        from load_rows as r asof left join load_line_steps as s on r.rowid + 1 > s.records_before)`;
+}
+
 /**
  * The local counterpart of the Glue job: bronze CSV -> typed silver Parquet partitioned by event date,
  * with rejected rows kept beside it. Writes to a staging folder, then moves files into place, so a
@@ -131,6 +204,9 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
 
   try {
     await lake.exec(DROP_LOAD_TABLES);
+    // Counted while DuckDB reads the file: tells whether every record takes one line. (An unreadable
+    // count just means the slower, exact numbering is tried.)
+    const physicalLines = countLines(path).catch(() => Number.NaN);
     // One parallel pass over the file. The table keeps file order, so rowid + 1 is the record number.
     await lake.exec(`
       create temp table load_rows as
@@ -159,30 +235,6 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
           store_rejects = true, rejects_table = 'load_errors', rejects_scan = 'load_scans')
       ) as typed`);
 
-    // Each accepted record takes the next line number not used by a record the CSV reader rejected
-    // (records are assumed to take one line each: a quoted line break or a blank line, which DuckDB
-    // skips, shifts the numbers after it).
-    await lake.exec(`
-      create temp table load_line_steps as
-      with rejected_lines as (
-        select distinct line from load_errors
-      ),
-      gaps as (
-        select
-          line - 2 - (row_number() over (order by line) - 1) as records_before,
-          row_number() over (order by line) as rejected_so_far
-        from rejected_lines
-      )
-      select records_before, max(rejected_so_far) as rejected_so_far
-      from gaps
-      group by records_before`);
-    const [steps] = await lake.query('select count(*) as n from load_line_steps');
-    const rows =
-      Number(steps?.n ?? 0) === 0
-        ? '(select *, rowid + 2 as source_line from load_rows)'
-        : `(select r.*, r.rowid + 2 + coalesce(s.rejected_so_far, 0) as source_line
-            from load_rows as r asof left join load_line_steps as s on r.rowid + 1 > s.records_before)`;
-
     const [counts] = await lake.query(`
       select
         count(*) filter (where reason is null) as loaded,
@@ -190,17 +242,21 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
         (select count(distinct line) from load_errors) as malformed
       from load_rows`);
     const loaded = Number(counts?.loaded ?? 0);
-    const rejected = Number(counts?.invalid ?? 0) + Number(counts?.malformed ?? 0);
+    const invalid = Number(counts?.invalid ?? 0);
+    const malformed = Number(counts?.malformed ?? 0);
+    const rejected = invalid + malformed;
+    const rows = await numberRecords(lake, path, await physicalLines, loaded + invalid, malformed);
 
     const rejectsQuery = `
       with malformed as (
         select
-          line as source_line,
-          arg_min(error_type, column_idx) as error_type,
-          arg_min(error_message, column_idx) as error_message,
-          arg_min(csv_line, column_idx) as raw_line
-        from load_errors
-        group by line
+          coalesce(max(lines.line), errors.line) as source_line,
+          arg_min(errors.error_type, errors.column_idx) as error_type,
+          arg_min(errors.error_message, errors.column_idx) as error_message,
+          arg_min(errors.csv_line, errors.column_idx) as raw_line
+        from load_errors as errors
+        left join load_reject_lines as lines on lines.reader_line = errors.line
+        group by errors.line
       )
       select ${sqlLiteral(sourceObject)} as source_object, r.source_line, r.reason, r.raw_line, ${sqlLiteral(request.runId)} as run_id
       from ${rows} as r
