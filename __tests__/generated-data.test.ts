@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateEvents } from '../local/generate';
+import { MANAGED_TABLES, SILVER_TABLES } from '../workflow/tables';
 import { dataExports, ingest, intervalRows, removeDir, tempDir, withLake } from './support/lake';
 import { expectedIntervals, type OracleEvent, parseUsTimestamp } from './support/oracle';
 
@@ -42,6 +43,22 @@ describe('generated data', () => {
         expect(actual[key]?.[0]).toBeCloseTo(hours, 12);
         expect(actual[key]?.[1]).toBe(count);
       }
+    });
+  });
+
+  test('every table keeps its natural key unique, across files, duplicates and re-ingests', async () => {
+    await withLake(async (lake, dir) => {
+      const { files } = splitIntoFiles(dir);
+      await ingest(lake, ...files, files[0] ?? '', files[1] ?? '');
+      for (const table of [...SILVER_TABLES, ...MANAGED_TABLES]) {
+        const key = table.naturalKey.join(', ');
+        const [row] = await lake.query(
+          `select count(*) as rows, (select count(*) from (select distinct ${key} from ${table.name})) as keys from ${table.name}`,
+        );
+        expect([table.name, row?.rows]).toEqual([table.name, row?.keys]);
+      }
+      const [intervals] = await lake.query('select count(*) as n from agent_intervals');
+      expect(Number(intervals?.n)).toBeGreaterThan(100);
     });
   });
 

@@ -18,7 +18,7 @@ function positiveInteger(value: string): number {
 }
 
 /** Files named on the command line; a directory stands for the .csv files in it, in name order. */
-export function expandInputs(paths: readonly string[]): string[] {
+function expandInputs(paths: readonly string[]): string[] {
   return paths.flatMap((path) => {
     const stats = statSync(path, { throwIfNoEntry: false });
     if (!stats) throw new InvalidArgumentError(`${path}: no such file or directory`);
@@ -149,7 +149,7 @@ async function exportCommand(
   });
 }
 
-export function buildProgram(setExitCode: (code: number) => void): Command {
+function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('agent-etl')
     .description('Productive hours per extension and 30-minute interval, from contact-center agent events.')
     .showHelpAfterError();

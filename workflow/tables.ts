@@ -18,7 +18,7 @@ export interface TableDefinition {
   readonly comment: string;
   readonly columns: readonly Column[];
   readonly partitionKeys: readonly Column[];
-  /** Natural key the SQL merges on (documentation and tests; engines do not enforce it). */
+  /** Natural key: unique in every table (the SQL merges on it; engines do not enforce it, a test checks it). */
   readonly naturalKey: readonly string[];
 }
 
@@ -149,6 +149,3 @@ export const MANAGED_TABLES = [
   SOURCE_EXTENTS,
   AFFECTED_WINDOWS,
 ] as const;
-
-/** The report view with the problem statement's column names. */
-export const REPORT_VIEW = 'agent_intervals_report';
