@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLakeLock } from '../local/lock';
+import { objectKeyFor } from '../local/runner';
 import { removeDir, tempDir, writeCsv } from './support/lake';
 
 const BIN = join(__dirname, '..', 'bin', 'agent-etl.js');
@@ -93,7 +94,7 @@ describe('agent-etl', () => {
     const rejects = JSON.parse((await cli('export', 'rejects', '--lake', lake, '--format', 'json')).stdout);
     expect(rejects).toEqual([
       {
-        source_object: 'bronze/week.csv',
+        source_object: `bronze/${objectKeyFor(csv)}`,
         source_line: 3,
         reason: 'Done On "garbage" is not an accepted timestamp',
         raw_line: 'garbage,901,ONLINE,',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { objectKeyFor } from '../local/runner';
 import { matchHeader } from '../workflow/input-contract';
 import { dataExports, ingest, intervalRows, withLake, writeCsv } from './support/lake';
 
@@ -115,7 +116,8 @@ describe('loading bronze CSV', () => {
         write(bad);
         const [run] = await ingest(lake, bad);
         expect(run?.status).toBe('FAILED');
-        expect(run?.error).toMatch(/^bronze\/bad 'file'\.csv: /);
+        const sourceObject = `bronze/${objectKeyFor(bad)}`;
+        expect(run?.error?.startsWith(`${sourceObject}: `)).toBe(true);
         expect(run?.error).toMatch(reason);
         expect(run?.error?.includes('\n')).toBe(false);
         expect(await dataExports(lake)).toEqual(before);
@@ -123,7 +125,7 @@ describe('loading bronze CSV', () => {
           "select source_object, error from pipeline_runs where status = 'FAILED'",
         );
         expect(failed).toHaveLength(1);
-        expect(failed[0]?.source_object).toBe("bronze/bad 'file'.csv");
+        expect(failed[0]?.source_object).toBe(sourceObject);
         expect(failed[0]?.error).toMatch(reason);
       });
     });

@@ -1,24 +1,32 @@
+import './../local/polyfills';
 import aslValidator from 'asl-validator';
-import { parseAthenaLiteral } from '../local/runner';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { checkPutEvents, checkStartJobRun, checkStartQueryExecution } from '../local/strict-twin';
 import {
   buildDefinition,
-  EMIT_FAILED_STATE,
   EMIT_SUCCEEDED_STATE,
+  FAIL_STATE,
+  failedAt,
   GLUE_JOB_ARGUMENTS,
   LOAD_STATE,
+  RECORD_FAILED_STATE,
+  SUCCEED_STATE,
 } from '../workflow/definition';
-import { FAILED_RUN_STEP, PIPELINE_STEPS, readSql } from '../workflow/steps';
+import { normalizeSql, renderSql, templateParameters } from '../workflow/sql-template';
+import { PIPELINE_STEPS, readSql, START_STEP, UNDO_STEPS } from '../workflow/steps';
 import { ingest, withLake, writeCsv } from './support/lake';
 
 const resources = {
   glueJobName: 'agent-etl-dev-csv-to-parquet',
   athenaWorkGroup: 'agent-etl-dev',
   glueDatabase: 'agent_etl_dev',
-  eventBusName: 'default',
+  eventBusName: 'agent-etl-dev-pipeline',
+  runFailedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:agent-etl-dev-run-failed',
 };
 const definition = buildDefinition(resources);
 type State = Record<string, unknown> & { Type: string; Next?: string; Catch?: { Next: string }[] };
 const states = definition.States as Record<string, State>;
+const TASKS = [START_STEP.state, LOAD_STATE, ...PIPELINE_STEPS.map((s) => s.state), EMIT_SUCCEEDED_STATE];
 
 describe('the state machine definition', () => {
   test('is valid Amazon States Language', () => {
@@ -27,37 +35,49 @@ describe('the state machine definition', () => {
     expect(result.isValid).toBe(true);
   });
 
-  test('runs the load, then every SQL step in order, then the completion event', () => {
+  test('records the run as RUNNING, loads, runs every SQL step in order, then the completion event', () => {
     const path: string[] = [];
     for (let name: string | undefined = definition.StartAt; name; name = states[name]?.Next) path.push(name);
-    expect(path).toEqual([
-      LOAD_STATE,
-      ...PIPELINE_STEPS.map((s) => s.state),
-      EMIT_SUCCEEDED_STATE,
-      'RunSucceeded',
-    ]);
+    expect(path).toEqual([...TASKS, SUCCEED_STATE]);
   });
 
-  test('every step of the success path is caught into the failed-run branch', () => {
-    for (const name of [LOAD_STATE, ...PIPELINE_STEPS.map((s) => s.state)]) {
-      expect(states[name]?.Catch?.map((c) => c.Next)).toEqual([FAILED_RUN_STEP.state]);
+  test('a failure in any task passes through a state naming it, then the record, the undo steps and Fail', () => {
+    for (const name of TASKS) {
+      expect(states[name]?.Catch?.map((c) => c.Next)).toEqual([failedAt(name)]);
+      expect(states[failedAt(name)]).toMatchObject({ Type: 'Pass', Result: name, Next: RECORD_FAILED_STATE });
     }
-    expect(states[FAILED_RUN_STEP.state]?.Catch?.map((c) => c.Next)).toEqual([EMIT_FAILED_STATE]);
-    expect(states[EMIT_FAILED_STATE]?.Next).toBe('RunFailed');
-    expect(states.RunFailed?.Type).toBe('Fail');
+    const branch: string[] = [];
+    for (let name: string | undefined = RECORD_FAILED_STATE; name; name = states[name]?.Next)
+      branch.push(name);
+    expect(branch).toEqual([RECORD_FAILED_STATE, ...UNDO_STEPS.map((s) => s.state), FAIL_STATE]);
+    for (const name of [RECORD_FAILED_STATE, ...UNDO_STEPS.map((s) => s.state)]) {
+      expect(states[name]?.Catch?.map((c) => c.Next)).toEqual([FAIL_STATE]);
+    }
   });
 
-  test('each Athena step sends its SQL file as written, with one parameter per placeholder', () => {
-    for (const step of [...PIPELINE_STEPS, FAILED_RUN_STEP]) {
+  test('Athena steps retry Iceberg commit conflicts (States.TaskFailed) with backoff and full jitter', () => {
+    for (const step of [START_STEP, ...PIPELINE_STEPS, ...UNDO_STEPS]) {
+      const retry = states[step.state]?.Retry as Record<string, unknown>[];
+      expect(retry).toContainEqual(
+        expect.objectContaining({
+          ErrorEquals: ['States.TaskFailed'],
+          BackoffRate: 2,
+          JitterStrategy: 'FULL',
+        }),
+      );
+    }
+  });
+
+  test('no Athena step sends ExecutionParameters: values travel as base64 inside the text', () => {
+    for (const step of [START_STEP, ...PIPELINE_STEPS, ...UNDO_STEPS]) {
       const parameters = states[step.state]?.Parameters as Record<string, string>;
-      const sql = readSql(step.file);
-      expect(parameters.QueryString).toBe(sql);
-      expect(parameters.WorkGroup).toBe(resources.athenaWorkGroup);
-      const placeholders = (sql.replace(/--.*$/gm, '').match(/\?/g) ?? []).length;
-      expect(placeholders).toBe(step.parameters.length);
-      const expression = parameters['ExecutionParameters.$'] ?? '';
-      expect(expression.startsWith('States.Array(')).toBe(true);
-      expect(expression.match(/States\.Format\('\\'\{\}\\''/g)).toHaveLength(step.parameters.length);
+      expect(Object.keys(parameters)).not.toContain('ExecutionParameters.$');
+      expect(Object.keys(parameters)).not.toContain('ExecutionParameters');
+      const names = templateParameters(normalizeSql(readSql(step.file)));
+      expect(names.length).toBeGreaterThan(0);
+      expect(parameters['QueryString.$']?.startsWith('States.Format(')).toBe(true);
+      expect(parameters['QueryString.$']?.match(/States\.Base64Encode\(/g)).toHaveLength(names.length);
+      expect(parameters['QueryString.$']).not.toContain('\n');
     }
   });
 
@@ -73,30 +93,170 @@ describe('the state machine definition', () => {
   });
 });
 
-describe('Athena parameter literals, as the local engine binds them', () => {
+describe('every request the state machine can send passes the strict twin', () => {
+  const hostileKey = `exports/2024-11-18/o'brien's "shift", part [1] {a,b} *?.csv`;
+  const cause = `ICEBERG_COMMIT_ERROR: ${'x'.repeat(30 * 1024)}`;
+
+  /** Runs the real definition with every task recorded; `failIn` fails that state with a 30 KB cause. */
+  async function execute(failIn?: string) {
+    const requests: { state: string; input: unknown }[] = [];
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const name of Object.keys(states).filter((n) => states[n]?.Type === 'Task')) {
+      handlers[name] = async (input) => {
+        requests.push({ state: name, input });
+        if (name === failIn) throw Object.assign(new Error(cause), { name: 'States.TaskFailed' });
+        return {};
+      };
+    }
+    const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+      validationOptions: { noValidate: true },
+    });
+    const execution = machine.run(
+      { bucket: 'agent-etl-dev-bronze', key: hostileKey, etag: '9b2cf535f27731c974343645a3985328' } as never,
+      {
+        overrides: {
+          taskResourceLocalHandlers: handlers as never,
+          retryIntervalOverrides: Object.fromEntries(Object.keys(states).map((name) => [name, 0])),
+        },
+        context: { Execution: { Name: "run'1", Id: 'arn:x', StartTime: '2024-11-19T01:02:03.456Z' } },
+      },
+    );
+    await execution.result.catch(() => undefined);
+    return requests;
+  }
+
+  test.each([undefined, ...TASKS])('with a failure in %s', async (failIn) => {
+    const requests = await execute(failIn);
+    expect(requests.length).toBeGreaterThan(failIn ? 1 : TASKS.length - 1);
+    for (const { state, input } of requests) {
+      const request = input as Record<string, unknown>;
+      if (states[state]?.Resource === 'arn:aws:states:::athena:startQueryExecution.sync') {
+        expect(() => checkStartQueryExecution(request as never)).not.toThrow();
+      } else if (state === LOAD_STATE) {
+        expect(checkStartJobRun(request, GLUE_JOB_ARGUMENTS)['--source_key']).toBe(hostileKey);
+      } else if (state === EMIT_SUCCEEDED_STATE) {
+        expect(() => checkPutEvents(request.Entries as never)).not.toThrow();
+      }
+    }
+  });
+
+  test('the rendered text decodes to the exact values; the failure reaches the record with its state', async () => {
+    const requests = await execute('MergeIntervals');
+    const start = requests.find((r) => r.state === START_STEP.state)?.input as { QueryString: string };
+    const literals = [...start.QueryString.matchAll(/from_base64\('([^']*)'\)/g)].map((m) =>
+      Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+    );
+    expect(literals).toEqual([
+      "run'1",
+      `agent-etl-dev-bronze/${hostileKey}`,
+      '9b2cf535f27731c974343645a3985328',
+      expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
+    ]);
+    const failure = requests.find((r) => r.state === RECORD_FAILED_STATE)?.input as {
+      Payload: Record<string, string>;
+    };
+    expect(failure.Payload.state).toBe('MergeIntervals');
+    expect(failure.Payload.cause).toBe(cause);
+  });
+});
+
+describe('the strict Athena twin refuses what Athena refuses', () => {
   test.each([
-    ["'run-1'", 'run-1'],
-    ["'it''s'", "it's"],
-    ["''", ''],
-    ['42', 42],
-  ])('%s binds as %p', (literal, value) => {
-    expect(parseAthenaLiteral(literal)).toBe(value);
+    [
+      'a ? parameter in a MERGE',
+      'merge into t using (select 1 as a) s on t.a = s.a when matched and t.b = ? then delete',
+      ["'x'"],
+    ],
+    ['a ? parameter in a select list', 'select cast(? as varchar) as run_id', ["'x'"]],
+    ['a ? parameter in a DELETE', 'delete from t where a = ?', ["'x'"]],
+    ['a ? parameter in a join condition', 'select * from a join b on a.x = ? where a.y = 1', ["'x'"]],
+    ['a ? inside quotes', "select * from t where a = '?'", undefined],
+    ['more parameters than placeholders', 'select * from t where a = ?', ["'x'", "'y'"]],
+    ['a parameter over 1,024 characters', 'select * from t where a = ?', [`'${'x'.repeat(1100)}'`]],
+    ['an empty ExecutionParameters list', 'select 1', []],
+    ['a query string over 262,144 characters', `select '${'x'.repeat(262_200)}'`, undefined],
+    ['an unfilled template value', "select from_utf8(from_base64('{run_id}'))", undefined],
+  ])('%s', (_, sql, parameters) => {
+    expect(() =>
+      checkStartQueryExecution({ QueryString: sql, ExecutionParameters: parameters as string[] | undefined }),
+    ).toThrow(/^Athena: /);
   });
 
-  test.each(["'unterminated", "a'b", "'x' or 1=1 --'"])('%s is refused', (literal) => {
-    expect(() => parseAthenaLiteral(literal)).toThrow(/not an Athena parameter literal/);
+  test('and accepts parameters in the WHERE clause of a SELECT or INSERT', () => {
+    expect(() =>
+      checkStartQueryExecution({
+        QueryString: 'select a from t where a = ? and b in (select c from u where d = cast(? as timestamp))',
+        ExecutionParameters: ["'x'", "'2024-01-01 00:00:00'"],
+      }),
+    ).not.toThrow();
+    expect(() =>
+      checkStartQueryExecution({
+        QueryString: 'insert into t select a from u where a = ?',
+        ExecutionParameters: ['1'],
+      }),
+    ).not.toThrow();
   });
 
-  test('an object whose name holds a quote travels through every step intact', async () => {
+  test('every sql/ file the handlers run with parameters passes (coverage queries)', () => {
+    for (const file of ['coverage/present_intervals.sql', 'coverage/run_extent.sql']) {
+      const sql = readSql(file);
+      const count = (normalizeSql(sql).match(/\?/g) ?? []).length;
+      expect(() =>
+        checkStartQueryExecution({
+          QueryString: sql,
+          ExecutionParameters: Array(count).fill("'2024-11-18 00:00:00'"),
+        }),
+      ).not.toThrow();
+    }
+  });
+
+  test('Glue arguments and PutEvents entries are held to their limits', () => {
+    expect(() => checkStartJobRun({ Arguments: { '--source_bucket': 'b' } }, GLUE_JOB_ARGUMENTS)).toThrow(
+      /^Glue: /,
+    );
+    expect(() =>
+      checkStartJobRun(
+        { Arguments: { '--source_bucket': 'b', '--source_key': '', '--run_id': 'r' } },
+        GLUE_JOB_ARGUMENTS,
+      ),
+    ).toThrow(/non-empty/);
+    const entry = { Source: 's', DetailType: 'd', Detail: { cause: 'x'.repeat(256 * 1024) } };
+    expect(() => checkPutEvents([entry])).toThrow(/under 256 KB/);
+    expect(() => checkPutEvents(Array(11).fill({ Source: 's', DetailType: 'd', Detail: {} }))).toThrow(
+      /1 to 10/,
+    );
+  });
+
+  test("the local sequence() refuses more than 10,000 entries, as Trino's does", async () => {
+    await withLake(async (lake) => {
+      await expect(lake.query('select len(sequence(1, 10000, 1)) as n')).resolves.toEqual([{ n: '10000' }]);
+      await expect(lake.query('select len(sequence(1, 10001, 1)) as n')).rejects.toThrow(
+        /must not have more than 10000 entries/,
+      );
+    });
+  });
+});
+
+describe('values in SQL text', () => {
+  test('renderSql fills every value as base64, so no value can end a literal', () => {
+    const sql = "select from_utf8(from_base64('{run_id}')) as a, from_utf8(from_base64('{error}')) as b";
+    const text = renderSql(sql, { run_id: "x'; drop table t; --", error: '{run_id}' });
+    expect(text).not.toContain('drop table');
+    expect(text).not.toContain('{');
+    expect(() => renderSql(sql, { run_id: 'x' })).toThrow(/no value for \{error\}/);
+  });
+
+  test('an object whose name holds quotes, commas and glob characters travels through every step intact', async () => {
     await withLake(async (lake, dir) => {
-      const csv = writeCsv(dir, "o'brien's shift.csv", [
+      const csv = writeCsv(dir, "o'brien's shift, [1].csv", [
         '2024-11-18 09:00:00,901,ONLINE,',
         '2024-11-18 09:10:00,901,LOGOUT,',
       ]);
       const [run] = await ingest(lake, csv);
       expect(run?.status).toBe('SUCCEEDED');
       const rows = await lake.query('select source_object, status from pipeline_runs');
-      expect(rows).toEqual([{ source_object: "bronze/o'brien's shift.csv", status: 'SUCCEEDED' }]);
+      expect(rows).toEqual([{ source_object: run?.sourceObject, status: 'SUCCEEDED' }]);
+      expect(run?.sourceObject.endsWith("o'brien's shift, [1].csv")).toBe(true);
     });
   });
 });

@@ -93,6 +93,12 @@ export class Lake implements QueryEngine {
     await lake.exec(readFileSync(join(__dirname, '..', 'local', 'prelude.sql'), 'utf8'));
     for (const table of MANAGED_TABLES) {
       await lake.exec(`create table if not exists ${table.name} (${columnList(table)})`);
+      // A lake made by an earlier version gains the columns added since (as a Glue table update would).
+      for (const c of table.columns) {
+        await lake.exec(
+          `alter table ${table.name} add column if not exists ${c.name} ${DUCKDB_TYPES[c.type]}`,
+        );
+      }
     }
     await lake.refreshSilver();
     for (const file of SETUP_FILES) await lake.exec(readSql(file));

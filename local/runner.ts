@@ -1,22 +1,33 @@
 import './polyfills';
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, constants, copyFileSync, existsSync, realpathSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CompletionDetail } from '../handlers/check-summary/events';
-import type { QueryValue } from '../handlers/ports';
+import { type EndedExecution, handleEndedExecution } from '../handlers/run-failed/backstop';
+import { recordFailedRun } from '../handlers/run-failed/record';
 import {
   type AslDefinition,
   buildDefinition,
   COMPLETION_EVENT,
-  EMIT_FAILED_STATE,
   EMIT_SUCCEEDED_STATE,
+  GLUE_JOB_ARGUMENTS,
   LOAD_STATE,
+  RECORD_FAILED_STATE,
   type WorkflowResources,
 } from '../workflow/definition';
-import { FAILED_RUN_STEP, PIPELINE_STEPS } from '../workflow/steps';
+import { FAILED_RUN_FILE, PIPELINE_STEPS, readSql, START_STEP, UNDO_STEPS } from '../workflow/steps';
 import type { Lake } from './lake';
 import { loadBronzeObject } from './loader';
+import { checkPutEvents, checkStartJobRun, type PutEventsEntry, StrictAthenaEngine } from './strict-twin';
 
 /** What the local "account" calls its resources; only names, nothing is looked up. */
 export const LOCAL_RESOURCES: WorkflowResources = {
@@ -24,15 +35,19 @@ export const LOCAL_RESOURCES: WorkflowResources = {
   athenaWorkGroup: 'local-duckdb',
   glueDatabase: 'lake',
   eventBusName: 'local',
+  runFailedFunctionArn: 'local-run-failed',
 };
 
 export const LOCAL_BUCKET = 'bronze';
 
-export interface RunHooks {
+/** An S3 object key is at most 1,024 bytes of UTF-8 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html). */
+const MAX_KEY_BYTES = 1024;
+
+export interface RunOptions {
   /** Each state as the execution enters it (for progress). */
   readonly onState?: (state: string) => void;
-  /** The completion event, as EventBridge would deliver it to the check-summary rule. */
-  readonly onCompleted?: (detail: CompletionDetail) => Promise<void>;
+  /** The object key in bronze; by default the file's absolute path (see `objectKeyFor`). */
+  readonly key?: string;
 }
 
 export interface FileRun {
@@ -41,6 +56,8 @@ export interface FileRun {
   readonly sourceObject: string;
   readonly status: 'SUCCEEDED' | 'FAILED';
   readonly error?: string;
+  /** The completion event the run sent, as EventBridge hands it to check-summary. */
+  readonly completion?: CompletionDetail;
 }
 
 let cachedDefinition: AslDefinition | undefined;
@@ -63,18 +80,7 @@ function stateMachine(): StateMachine {
 
 /** States of the successful path, in order: what a progress bar counts. */
 export function successPath(): string[] {
-  return [LOAD_STATE, ...PIPELINE_STEPS.map((step) => step.state), EMIT_SUCCEEDED_STATE];
-}
-
-/**
- * Athena ExecutionParameters are SQL literals; the local engine binds their values instead.
- * Accepts exactly what the state machine sends: a single-quoted string or a number.
- */
-export function parseAthenaLiteral(literal: string): QueryValue {
-  const quoted = /^'((?:[^']|'')*)'$/.exec(literal);
-  if (quoted?.[1] !== undefined) return quoted[1].replaceAll("''", "'");
-  if (/^-?\d+(\.\d+)?$/.test(literal)) return Number(literal);
-  throw new Error(`not an Athena parameter literal: ${literal}`);
+  return [START_STEP.state, LOAD_STATE, ...PIPELINE_STEPS.map((step) => step.state), EMIT_SUCCEEDED_STATE];
 }
 
 function newRunId(now: Date): string {
@@ -83,51 +89,100 @@ function newRunId(now: Date): string {
 }
 
 /**
- * Copies the file into bronze as an object named by its file name (a same-named object is replaced),
- * so later edits of the original do not change what was ingested. Reflinks where the filesystem can.
+ * The bronze key of a file: its absolute path without the leading slash, so that two files never share
+ * an object (daily exports with a fixed name in dated folders) and running the same path again replaces
+ * its earlier version, as uploading to the same S3 key does.
  */
-function landInBronze(lake: Lake, file: string): string {
-  const key = basename(file);
-  const target = join(lake.paths.bronze, key);
-  if (!(existsSync(target) && realpathSync(target) === realpathSync(file))) {
-    copyFileSync(file, target, constants.COPYFILE_FICLONE);
-  }
-  return key;
+export function objectKeyFor(file: string): string {
+  return realpathSync(resolve(file)).replaceAll('\\', '/').replace(/^\/+/, '');
 }
 
-type Json = Record<string, unknown>;
+function checkKey(key: string): void {
+  const segments = key.split('/');
+  if (key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES) {
+    throw new Error(`object key must be 1 to ${MAX_KEY_BYTES} bytes: ${key}`);
+  }
+  if (key.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new Error(`object key must be a relative path without empty, . or .. segments: ${key}`);
+  }
+}
+
+/** Copies the file into bronze under its key, so later edits of the original change nothing ingested. */
+function landInBronze(lake: Lake, file: string, key: string): string {
+  checkKey(key);
+  const target = join(lake.paths.bronze, key);
+  if (!(existsSync(target) && realpathSync(target) === realpathSync(file))) {
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(file, target, constants.COPYFILE_FICLONE);
+  }
+  // S3's ETag of an object uploaded in one part is the MD5 of its bytes.
+  return createHash('md5').update(readFileSync(target)).digest('hex');
+}
+
+type TaskHandler = (input: unknown) => Promise<unknown>;
+
+/**
+ * Fault drills: AGENT_ETL_FAULT=<State>:before|after makes that state's local task fail before it does
+ * its work, or after it committed (the "answer lost" case), to show what a run does with each failure.
+ */
+export function faultFor(env: NodeJS.ProcessEnv): { state: string; moment: 'before' | 'after' } | undefined {
+  const value = env.AGENT_ETL_FAULT;
+  if (!value) return undefined;
+  const match = /^([A-Za-z]+):(before|after)$/.exec(value);
+  if (!match?.[1] || !match[2] || !(match[1] in definition().States)) {
+    throw new Error(
+      `AGENT_ETL_FAULT must be <State>:before or <State>:after with a state of the pipeline, got ${JSON.stringify(value)}`,
+    );
+  }
+  return { state: match[1], moment: match[2] as 'before' | 'after' };
+}
+
+function withFault(state: string, handler: TaskHandler): TaskHandler {
+  const fault = faultFor(process.env);
+  if (fault?.state !== state) return handler;
+  const fail = () => {
+    throw Object.assign(new Error(`fault injected ${fault.moment} ${state} (AGENT_ETL_FAULT)`), {
+      name: 'InjectedFault',
+    });
+  };
+  return async (input) => {
+    if (fault.moment === 'before') fail();
+    await handler(input);
+    return fail();
+  };
+}
 
 /**
  * Runs one file through the pipeline's state machine, with every Task answered locally: the Glue job by
- * the DuckDB loader, each Athena query by DuckDB running the same text, PutEvents by the outbox.
+ * the DuckDB loader, each Athena query by DuckDB running the text the state machine rendered (after the
+ * strict Athena checks), PutEvents by the outbox, the run-failed Lambda by its own code. A failed
+ * execution then goes to the same backstop as in AWS, which sends the FAILED completion event.
  */
-export async function runFile(lake: Lake, file: string, hooks: RunHooks = {}): Promise<FileRun> {
-  const key = landInBronze(lake, file);
+export async function runFile(lake: Lake, file: string, options: RunOptions = {}): Promise<FileRun> {
+  const key = options.key ?? objectKeyFor(file);
+  const etag = landInBronze(lake, file, key);
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const sourceObject = `${LOCAL_BUCKET}/${key}`;
+  const engine = new StrictAthenaEngine(lake);
+  const recordSql = readSql(FAILED_RUN_FILE);
+  let completion: CompletionDetail | undefined;
 
-  const athena = async (input: unknown) => {
-    const { QueryString, ExecutionParameters } = input as {
-      QueryString: string;
-      ExecutionParameters?: string[];
-    };
-    await lake.query(QueryString, (ExecutionParameters ?? []).map(parseAthenaLiteral));
-    return { QueryExecution: { Status: { State: 'SUCCEEDED' } } };
-  };
-  const emit = async (input: unknown) => {
-    const entries = (input as { Entries: Json[] }).Entries;
+  const outbox = (entries: readonly PutEventsEntry[]) => {
+    checkPutEvents(entries);
     for (const entry of entries) {
       appendFileSync(join(lake.paths.outbox, 'events.jsonl'), `${JSON.stringify(entry)}\n`);
-      if (entry.Source === COMPLETION_EVENT.source && hooks.onCompleted) {
-        await hooks.onCompleted(entry.Detail as unknown as CompletionDetail);
-      }
+      if (entry.Source === COMPLETION_EVENT.source) completion = entry.Detail as CompletionDetail;
     }
-    return { Entries: entries.map(() => ({ EventId: randomBytes(8).toString('hex') })) };
   };
-  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
-    [LOAD_STATE]: async (input: unknown) => {
-      const args = (input as { Arguments: Record<string, string> }).Arguments;
+  const athena: TaskHandler = async (input) => {
+    const { QueryString } = input as { QueryString: string };
+    await engine.query(QueryString);
+    return { QueryExecution: { Status: { State: 'SUCCEEDED' } } };
+  };
+  const handlers: Record<string, TaskHandler> = {
+    [LOAD_STATE]: async (input) => {
+      const args = checkStartJobRun(input, GLUE_JOB_ARGUMENTS);
       const result = await loadBronzeObject(lake, {
         bucket: args['--source_bucket'] ?? '',
         key: args['--source_key'] ?? '',
@@ -135,14 +190,31 @@ export async function runFile(lake: Lake, file: string, hooks: RunHooks = {}): P
       });
       return { JobRunState: 'SUCCEEDED', ...result };
     },
-    [FAILED_RUN_STEP.state]: athena,
-    [EMIT_SUCCEEDED_STATE]: emit,
-    [EMIT_FAILED_STATE]: emit,
+    [RECORD_FAILED_STATE]: async (input) => {
+      const payload = (input as { Payload: Record<string, string> }).Payload;
+      await recordFailedRun(engine, recordSql, {
+        runId: payload.run_id ?? runId,
+        startedAt: payload.started_at ?? startedAt.toISOString(),
+        bucket: payload.bucket ?? LOCAL_BUCKET,
+        key: payload.key ?? key,
+        etag: payload.etag,
+        state: payload.state,
+        error: payload.error ?? 'Error',
+        cause: payload.cause,
+      });
+      return { StatusCode: 200 };
+    },
+    [EMIT_SUCCEEDED_STATE]: async (input) => {
+      const entries = (input as { Entries: PutEventsEntry[] }).Entries;
+      outbox(entries);
+      return { Entries: entries.map(() => ({ EventId: randomBytes(8).toString('hex') })) };
+    },
   };
-  for (const step of PIPELINE_STEPS) handlers[step.state] = athena;
+  for (const step of [START_STEP, ...PIPELINE_STEPS, ...UNDO_STEPS]) handlers[step.state] = athena;
+  for (const [state, handler] of Object.entries(handlers)) handlers[state] = withFault(state, handler);
   const noWait = Object.fromEntries(Object.keys(definition().States).map((name) => [name, 0]));
 
-  const execution = stateMachine().run({ bucket: LOCAL_BUCKET, key } as never, {
+  const execution = stateMachine().run({ bucket: LOCAL_BUCKET, key, etag } as never, {
     overrides: {
       taskResourceLocalHandlers: handlers as never,
       retryIntervalOverrides: noWait,
@@ -151,20 +223,50 @@ export async function runFile(lake: Lake, file: string, hooks: RunHooks = {}): P
   });
   const progress = (async () => {
     for await (const event of execution.eventLogs) {
-      if (event.type === 'StateEntered') hooks.onState?.(event.state.name);
+      if (event.type === 'StateEntered') options.onState?.(event.state.name);
     }
   })();
   try {
     await execution.result;
     await progress;
-    return { file, runId, sourceObject, status: 'SUCCEEDED' };
+    return { file, runId, sourceObject, status: 'SUCCEEDED', ...(completion ? { completion } : {}) };
   } catch (error) {
     await progress.catch(() => undefined);
-    if (error instanceof ExecutionError) {
-      const cause = (error as { cause?: { message?: string; cause?: unknown } }).cause;
-      const message = typeof cause?.cause === 'string' ? cause.cause : (cause?.message ?? error.message);
-      return { file, runId, sourceObject, status: 'FAILED', error: message };
-    }
-    throw error;
+    if (!(error instanceof ExecutionError)) throw error;
+    const failure = (error as { cause?: { name?: string; message?: string; cause?: unknown } }).cause;
+    const cause = typeof failure?.cause === 'string' ? failure.cause : (failure?.message ?? error.message);
+    // As in AWS, where the execution's status change triggers the run-failed Lambda.
+    const ended: EndedExecution = {
+      runId,
+      executionArn: `local:${runId}`,
+      startedAt: startedAt.toISOString(),
+      status: 'FAILED',
+      bucket: LOCAL_BUCKET,
+      key,
+      etag,
+      error: failure?.name ?? 'Error',
+      cause,
+    };
+    await handleEndedExecution(
+      { engine, recordSql, emit: async (detail) => outbox([completionEntry(detail)]) },
+      ended,
+    );
+    return {
+      file,
+      runId,
+      sourceObject,
+      status: 'FAILED',
+      error: cause,
+      ...(completion ? { completion } : {}),
+    };
   }
+}
+
+function completionEntry(detail: CompletionDetail): PutEventsEntry {
+  return {
+    EventBusName: LOCAL_RESOURCES.eventBusName,
+    Source: COMPLETION_EVENT.source,
+    DetailType: COMPLETION_EVENT.detailType,
+    Detail: detail,
+  };
 }

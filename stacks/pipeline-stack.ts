@@ -8,8 +8,9 @@ import { Catalog } from './constructs/catalog';
 import { LoadJob } from './constructs/load-job';
 import { Monitoring } from './constructs/monitoring';
 import { Notifications } from './constructs/notifications';
-import { Orchestration } from './constructs/orchestration';
+import { Orchestration, pipelineName } from './constructs/orchestration';
 import { QueryWorkgroup } from './constructs/query-workgroup';
+import { RunFailed } from './constructs/run-failed';
 import { Storage } from './constructs/storage';
 import { remoteState } from './remote-state';
 
@@ -43,6 +44,19 @@ export class PipelineStack extends TerraformStack {
       scriptPath: join(projectRoot, 'glue-scripts', 'csv_to_parquet.py'),
       contractPath: join(projectRoot, 'workflow', 'input-contract.json'),
     });
+    const bundleRoot = join(projectRoot, '.gen', 'lambda');
+    const runFailed = new RunFailed(this, 'runFailed', {
+      config,
+      context,
+      storage,
+      workgroupName: workgroup.name,
+      workgroupArn: workgroup.arn,
+      databaseName,
+      stateMachineName: pipelineName(config),
+      eventBusName: pipelineName(config),
+      entry: join(projectRoot, 'handlers', 'run-failed', 'index.ts'),
+      bundleRoot,
+    });
     const orchestration = new Orchestration(this, 'orchestration', {
       config,
       context,
@@ -52,8 +66,9 @@ export class PipelineStack extends TerraformStack {
       workgroupName: workgroup.name,
       workgroupArn: workgroup.arn,
       databaseName,
+      runFailedFunctionArn: runFailed.function.arn,
     });
-    const bundleRoot = join(projectRoot, '.gen', 'lambda');
+    runFailed.watch(orchestration.stateMachine.arn);
     const notifications = new Notifications(this, 'notifications', {
       config,
       context,
@@ -93,6 +108,7 @@ export class PipelineStack extends TerraformStack {
       alert_state_table: monitoring.alertStateTable.name,
       check_summary_function: monitoring.checkSummaryFunction.name,
       notify_function: notifications.notifyFunction.name,
+      run_failed_function: runFailed.function.name,
       state_machine_log_group: orchestration.logGroup.name,
       glue_job_log_group: loadJob.logGroup.name,
       check_summary_log_group: monitoring.checkSummaryFunction.logGroup.name,

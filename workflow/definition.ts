@@ -1,4 +1,5 @@
-import { FAILED_RUN_STEP, PIPELINE_STEPS, readSql, type SqlStep, type StepParameter } from './steps';
+import { queryStringExpression } from './sql-template';
+import { PIPELINE_STEPS, readSql, type SqlStep, START_STEP, type StepParameter, UNDO_STEPS } from './steps';
 
 /** Names of the resources the state machine calls; the stacks pass the real ones, the local runner its own. */
 export interface WorkflowResources {
@@ -6,6 +7,8 @@ export interface WorkflowResources {
   readonly athenaWorkGroup: string;
   readonly glueDatabase: string;
   readonly eventBusName: string;
+  /** The run-failed Lambda (handlers/run-failed/): records a failed run's audit row. */
+  readonly runFailedFunctionArn: string;
 }
 
 /** EventBridge source and detail-type of the completion event (the check-summary rule matches them). */
@@ -19,8 +22,14 @@ export const GLUE_JOB_ARGUMENTS = ['--source_bucket', '--source_key', '--run_id'
 
 export const LOAD_STATE = 'LoadCsvToSilver';
 export const EMIT_SUCCEEDED_STATE = 'EmitRunSucceeded';
-export const EMIT_FAILED_STATE = 'EmitRunFailed';
+export const RECORD_FAILED_STATE = 'RecordFailedRun';
+export const SUCCEED_STATE = 'RunSucceeded';
 export const FAIL_STATE = 'RunFailed';
+
+/** The state a failure in `state` passes through: it names the failed state for the audit row. */
+export function failedAt(state: string): string {
+  return `${state}Failed`;
+}
 
 export type AslState = Record<string, unknown>;
 export interface AslDefinition {
@@ -33,21 +42,21 @@ export interface AslDefinition {
 const ATHENA_QUERY = 'arn:aws:states:::athena:startQueryExecution.sync';
 const GLUE_JOB = 'arn:aws:states:::glue:startJobRun.sync';
 const PUT_EVENTS = 'arn:aws:states:::events:putEvents';
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 
 /**
- * Athena ExecutionParameters are SQL literals: strings go in quoted. Only values that cannot hold a
- * quote are quoted as they are (execution names and timestamps); free text travels as base64.
+ * The base64 of each value a SQL file takes, made by the state machine's own intrinsics. Input:
+ * `{bucket, key, etag}`. States.Base64Encode takes at most 10,000 characters
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html); an S3 key is at most
+ * 1,024 bytes and an execution name 80 characters, so none comes near it. Free text (an error's cause)
+ * never goes this way: the run-failed Lambda truncates and encodes it.
  */
-const PARAMETER_EXPRESSIONS: Record<StepParameter, string> = {
-  run_id: "States.Format('\\'{}\\'', $$.Execution.Name)",
-  started_at: "States.Format('\\'{}\\'', $$.Execution.StartTime)",
-  source_object_b64:
-    "States.Format('\\'{}\\'', States.Base64Encode(States.Format('{}/{}', $.bucket, $.key)))",
-  error_b64:
-    "States.Format('\\'{}\\'', States.Base64Encode(States.Format('{}: {}', $.failure.Error, $.failure.Cause)))",
+const PARAMETER_EXPRESSIONS: Readonly<Partial<Record<StepParameter, string>>> = {
+  run_id: 'States.Base64Encode($$.Execution.Name)',
+  started_at: 'States.Base64Encode($$.Execution.StartTime)',
+  source_object: "States.Base64Encode(States.Format('{}/{}', $.bucket, $.key))",
+  source_etag: 'States.Base64Encode($.etag)',
 };
-
-const CATCH_ALL = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: FAILED_RUN_STEP.state }];
 
 const ATHENA_RETRY = [
   {
@@ -57,82 +66,56 @@ const ATHENA_RETRY = [
     BackoffRate: 2,
     JitterStrategy: 'FULL',
   },
-  // A failed query (an Iceberg commit conflict, a transient S3 error) is retried; every step is idempotent.
-  { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2 },
+  {
+    // A failed query ends the .sync task as States.TaskFailed with Athena's error in the cause. The one
+    // worth retrying is ICEBERG_COMMIT_ERROR (another writer committed first), for which AWS advises
+    // retrying with exponential backoff; every step is idempotent, so a retry of anything else is safe.
+    ErrorEquals: ['States.TaskFailed'],
+    IntervalSeconds: 5,
+    MaxAttempts: 4,
+    BackoffRate: 2,
+    MaxDelaySeconds: 60,
+    JitterStrategy: 'FULL',
+  },
 ];
 
-function athenaTask(step: SqlStep, resources: WorkflowResources, next: string, catchAll: boolean): AslState {
-  const parameters: Record<string, unknown> = {
-    QueryString: readSql(step.file),
-    WorkGroup: resources.athenaWorkGroup,
-    QueryExecutionContext: { Database: resources.glueDatabase },
-  };
-  const expressions = step.parameters.map((name) => PARAMETER_EXPRESSIONS[name]);
-  if (expressions.length > 0) parameters['ExecutionParameters.$'] = `States.Array(${expressions.join(', ')})`;
+function catchInto(state: string): AslState[] {
+  return [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: failedAt(state) }];
+}
+
+function athenaTask(step: SqlStep, resources: WorkflowResources, next: string): AslState {
+  const query = queryStringExpression(readSql(step.file), PARAMETER_EXPRESSIONS);
   return {
     Type: 'Task',
     Comment: `sql/${step.file}`,
     Resource: ATHENA_QUERY,
-    Parameters: parameters,
-    ResultPath: null,
-    Retry: ATHENA_RETRY,
-    ...(catchAll ? { Catch: CATCH_ALL } : {}),
-    Next: next,
-  };
-}
-
-function completionEvent(
-  resources: WorkflowResources,
-  status: 'SUCCEEDED' | 'FAILED',
-  next: string,
-): AslState {
-  const detail: Record<string, unknown> = {
-    status,
-    'run_id.$': '$$.Execution.Name',
-    'execution_arn.$': '$$.Execution.Id',
-    'started_at.$': '$$.Execution.StartTime',
-    'bucket.$': '$.bucket',
-    'key.$': '$.key',
-  };
-  if (status === 'FAILED') {
-    detail['error.$'] = '$.failure.Error';
-    detail['cause.$'] = '$.failure.Cause';
-  }
-  return {
-    Type: 'Task',
-    Resource: PUT_EVENTS,
     Parameters: {
-      Entries: [
-        {
-          EventBusName: resources.eventBusName,
-          Source: COMPLETION_EVENT.source,
-          DetailType: COMPLETION_EVENT.detailType,
-          Detail: detail,
-        },
-      ],
+      ...('text' in query ? { QueryString: query.text } : { 'QueryString.$': query.expression }),
+      WorkGroup: resources.athenaWorkGroup,
+      QueryExecutionContext: { Database: resources.glueDatabase },
     },
     ResultPath: null,
-    Retry: [
-      {
-        ErrorEquals: ['EventBridge.EventBridgeException', 'States.TaskFailed'],
-        IntervalSeconds: 1,
-        MaxAttempts: 3,
-        BackoffRate: 2,
-      },
-    ],
+    Retry: ATHENA_RETRY,
     Next: next,
   };
 }
 
 /**
- * The pipeline as Amazon States Language. Input: `{"bucket": "...", "key": "..."}` (the bronze object).
- * Load, then each SQL step on Athena, then the completion event; any failure records a FAILED run,
- * emits the completion event with the error and ends the execution as failed.
+ * The pipeline as Amazon States Language. Input: `{"bucket": "...", "key": "...", "etag": "..."}` (the
+ * bronze object). A RUNNING audit row, the load, each SQL step on Athena, then the completion event.
+ * Any failure, in any state, passes through a state that names it, then RecordFailedRun (the run's row
+ * becomes FAILED, so its rows stop counting), then the undo steps (the MERGEs again, which now recompute
+ * its windows without it), then the Fail state. The FAILED completion event is sent by the run-failed
+ * handler on the execution's status change, for caught and uncaught failures (timeouts, aborts) alike.
  */
 export function buildDefinition(resources: WorkflowResources): AslDefinition {
   const states: Record<string, AslState> = {};
+  const caught: string[] = [];
   const first = PIPELINE_STEPS[0];
   if (!first) throw new Error('the pipeline has no SQL steps');
+
+  states[START_STEP.state] = athenaTask(START_STEP, resources, LOAD_STATE);
+  caught.push(START_STEP.state);
 
   states[LOAD_STATE] = {
     Type: 'Task',
@@ -160,28 +143,113 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
         JitterStrategy: 'FULL',
       },
     ],
-    Catch: CATCH_ALL,
     Next: first.state,
   };
+  caught.push(LOAD_STATE);
 
   PIPELINE_STEPS.forEach((step, index) => {
     const next = PIPELINE_STEPS[index + 1]?.state ?? EMIT_SUCCEEDED_STATE;
-    states[step.state] = athenaTask(step, resources, next, true);
+    states[step.state] = athenaTask(step, resources, next);
+    caught.push(step.state);
   });
-  states[EMIT_SUCCEEDED_STATE] = { ...completionEvent(resources, 'SUCCEEDED', 'RunSucceeded') };
-  states.RunSucceeded = { Type: 'Succeed' };
 
-  states[FAILED_RUN_STEP.state] = {
-    ...athenaTask(FAILED_RUN_STEP, resources, EMIT_FAILED_STATE, false),
-    // Recording the failure must not hide it: whatever happens here, the event still goes out.
-    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recordFailure', Next: EMIT_FAILED_STATE }],
+  states[EMIT_SUCCEEDED_STATE] = {
+    Type: 'Task',
+    Resource: PUT_EVENTS,
+    Parameters: {
+      Entries: [
+        {
+          EventBusName: resources.eventBusName,
+          Source: COMPLETION_EVENT.source,
+          DetailType: COMPLETION_EVENT.detailType,
+          Detail: {
+            status: 'SUCCEEDED',
+            'run_id.$': '$$.Execution.Name',
+            'execution_arn.$': '$$.Execution.Id',
+            'started_at.$': '$$.Execution.StartTime',
+            'bucket.$': '$.bucket',
+            'key.$': '$.key',
+          },
+        },
+      ],
+    },
+    ResultPath: null,
+    Retry: [
+      {
+        ErrorEquals: ['EventBridge.EventBridgeException', 'States.TaskFailed'],
+        IntervalSeconds: 1,
+        MaxAttempts: 3,
+        BackoffRate: 2,
+        JitterStrategy: 'FULL',
+      },
+    ],
+    Next: SUCCEED_STATE,
   };
-  states[EMIT_FAILED_STATE] = completionEvent(resources, 'FAILED', FAIL_STATE);
+  caught.push(EMIT_SUCCEEDED_STATE);
+  states[SUCCEED_STATE] = { Type: 'Succeed' };
+
+  for (const name of caught) {
+    states[name] = { ...states[name], Catch: catchInto(name) };
+    states[failedAt(name)] = {
+      Type: 'Pass',
+      Result: name,
+      ResultPath: '$.failedState',
+      Next: RECORD_FAILED_STATE,
+    };
+  }
+
+  const firstUndo = UNDO_STEPS[0]?.state ?? FAIL_STATE;
+  // Nothing in the failure branch may hide the failure: each of its states is caught into the Fail state.
+  const onward = (key: string) => [{ ErrorEquals: ['States.ALL'], ResultPath: `$.${key}`, Next: FAIL_STATE }];
+  states[RECORD_FAILED_STATE] = {
+    Type: 'Task',
+    Comment: 'The FAILED audit row (handlers/run-failed/), before the undo steps run',
+    Resource: LAMBDA_INVOKE,
+    Parameters: {
+      FunctionName: resources.runFailedFunctionArn,
+      Payload: {
+        'run_id.$': '$$.Execution.Name',
+        'execution_arn.$': '$$.Execution.Id',
+        'started_at.$': '$$.Execution.StartTime',
+        'bucket.$': '$.bucket',
+        'key.$': '$.key',
+        'etag.$': '$.etag',
+        'state.$': '$.failedState',
+        'error.$': '$.failure.Error',
+        'cause.$': '$.failure.Cause',
+      },
+    },
+    ResultPath: null,
+    Retry: [
+      {
+        ErrorEquals: [
+          'Lambda.ServiceException',
+          'Lambda.AWSLambdaException',
+          'Lambda.SdkClientException',
+          'Lambda.TooManyRequestsException',
+          'States.TaskFailed',
+        ],
+        IntervalSeconds: 2,
+        MaxAttempts: 3,
+        BackoffRate: 2,
+        JitterStrategy: 'FULL',
+      },
+    ],
+    // Undoing needs the FAILED row (without it the run's rows would still count); go straight to the end.
+    Catch: onward('recordFailure'),
+    Next: firstUndo,
+  };
+  UNDO_STEPS.forEach((step, index) => {
+    states[step.state] = {
+      ...athenaTask(step, resources, UNDO_STEPS[index + 1]?.state ?? FAIL_STATE),
+      Catch: onward('undoFailure'),
+    };
+  });
   states[FAIL_STATE] = { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' };
 
   return {
     Comment: 'agent-activity-etl: bronze CSV -> silver Parquet -> gold intervals and weekly summary',
-    StartAt: LOAD_STATE,
+    StartAt: START_STEP.state,
     TimeoutSeconds: 3600,
     States: states,
   };

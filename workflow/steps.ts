@@ -5,35 +5,45 @@ import { join, resolve } from 'node:path';
 export const SQL_DIR = resolve(__dirname, '..', 'sql');
 
 /**
- * Values a SQL step can take, in the order its `?` placeholders appear. Each becomes an Athena
- * ExecutionParameter (a SQL literal) in AWS and a prepared-statement value locally.
+ * Values a SQL step can take. A file names them as `{name}` inside a string literal, always as
+ * `from_utf8(from_base64('{name}'))`: the state machine fills in the base64 of the value with its own
+ * intrinsics (workflow/sql-template.ts), so no value, whatever it holds, can break a literal, and no
+ * Athena ExecutionParameter is needed (Athena allows those only in WHERE clauses of SELECT and INSERT).
  */
-export type StepParameter = 'run_id' | 'started_at' | 'source_object_b64' | 'error_b64';
+export type StepParameter = 'run_id' | 'started_at' | 'source_object' | 'source_etag' | 'error';
 
 export interface SqlStep {
   /** State name in the state machine; reads as what the step does. */
   readonly state: string;
   /** Path below `sql/`. */
   readonly file: string;
-  readonly parameters: readonly StepParameter[];
 }
+
+/** The first step of every run, before the load: its RUNNING audit row. */
+export const START_STEP: SqlStep = { state: 'RecordRunStarted', file: 'pipeline/00_record_run_started.sql' };
 
 /** The transform, in order: every run executes these after the load, each once. */
 export const PIPELINE_STEPS: readonly SqlStep[] = [
-  { state: 'FindAffectedWindows', file: 'pipeline/01_affected_windows.sql', parameters: ['run_id'] },
-  { state: 'MergeIntervals', file: 'pipeline/02_merge_intervals.sql', parameters: ['run_id'] },
-  { state: 'MergeWeeklySummary', file: 'pipeline/03_merge_weekly_summary.sql', parameters: ['run_id'] },
-  { state: 'MergeSourceExtents', file: 'pipeline/04_merge_source_extents.sql', parameters: ['run_id'] },
-  { state: 'RecordRun', file: 'pipeline/05_record_run.sql', parameters: ['run_id', 'started_at'] },
-  { state: 'ClearAffectedWindows', file: 'pipeline/06_clear_affected_windows.sql', parameters: ['run_id'] },
+  { state: 'FindAffectedWindows', file: 'pipeline/01_affected_windows.sql' },
+  { state: 'MergeIntervals', file: 'pipeline/02_merge_intervals.sql' },
+  { state: 'MergeWeeklySummary', file: 'pipeline/03_merge_weekly_summary.sql' },
+  { state: 'MergeSourceExtents', file: 'pipeline/04_merge_source_extents.sql' },
+  { state: 'RecordRun', file: 'pipeline/05_record_run.sql' },
+  { state: 'ClearFinishedWindows', file: 'pipeline/06_clear_finished_windows.sql' },
 ];
 
-/** Runs when any step fails: the audit row of a failed run. */
-export const FAILED_RUN_STEP: SqlStep = {
-  state: 'RecordFailedRun',
-  file: 'failure/record_failed_run.sql',
-  parameters: ['run_id', 'started_at', 'source_object_b64', 'error_b64'],
-};
+/**
+ * After a failure is recorded, the same MERGEs run again: the failed run's rows no longer count, so
+ * they recompute its windows from what the other runs published, which undoes whatever it merged.
+ */
+export const UNDO_STEPS: readonly SqlStep[] = [
+  { state: 'UndoMergeIntervals', file: 'pipeline/02_merge_intervals.sql' },
+  { state: 'UndoMergeWeeklySummary', file: 'pipeline/03_merge_weekly_summary.sql' },
+  { state: 'UndoMergeSourceExtents', file: 'pipeline/04_merge_source_extents.sql' },
+];
+
+/** The audit row of a failed run, written by the run-failed handler (it truncates the error first). */
+export const FAILED_RUN_FILE = 'failure/record_failed_run.sql';
 
 /** Statements run once when a catalog is set up (the report view). */
 export const SETUP_FILES: readonly string[] = ['views/agent_intervals_report.sql'];

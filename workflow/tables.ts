@@ -95,7 +95,8 @@ export const PIPELINE_RUNS: TableDefinition = {
   columns: [
     col('run_id', 'string', 'Execution name'),
     col('source_object', 'string', 'bucket/key of the bronze object'),
-    col('status', 'string', 'SUCCEEDED or FAILED'),
+    col('source_etag', 'string', 'ETag of the object version the run read (locally the MD5 of its bytes)'),
+    col('status', 'string', 'RUNNING (started, not finished), SUCCEEDED or FAILED'),
     col('started_at', 'timestamp', 'Execution start, UTC'),
     col('finished_at', 'timestamp', 'When the run was recorded, UTC'),
     col('rows_read', 'bigint', 'Data rows read from the object'),

@@ -130,6 +130,7 @@ describe('least privilege per component', () => {
         'glue.amazonaws.com',
         'lambda.amazonaws.com',
         'lambda.amazonaws.com',
+        'lambda.amazonaws.com',
         'scheduler.amazonaws.com',
         'states.amazonaws.com',
       ].map((service) => ({ Service: service })),

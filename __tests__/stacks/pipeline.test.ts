@@ -188,7 +188,7 @@ describe('orchestration', () => {
     expect(stateMachine.tracing_configuration).toEqual({ enabled: true });
   });
 
-  test('the definition calls the synthesized job, workgroup, database and event bus', () => {
+  test('the definition calls the synthesized job, workgroup, database, event bus and run-failed function', () => {
     const asl = withSampleValues(definition) as {
       States: Record<string, { Parameters?: Record<string, unknown> }>;
     };
@@ -198,7 +198,8 @@ describe('orchestration', () => {
     expect(definition).toContain(`"EventBusName":"${ref('aws_cloudwatch_event_bus', busName, 'name')}"`);
     const load = asl.States[LOAD_STATE]?.Parameters?.Arguments as Record<string, string>;
     expect(Object.keys(load).map((key) => key.replace(/\.\$$/, ''))).toEqual([...GLUE_JOB_ARGUMENTS]);
-    // Every Terraform reference in the definition points at one of those four resources.
+    const [runFailedName] = resourceNamed(json, 'aws_lambda_function', 'runFailed');
+    // Every Terraform reference in the definition points at one of those five resources.
     const references = new Set(definition.match(/\$\{[^}]+\}/g));
     expect([...references].sort()).toEqual(
       [
@@ -206,6 +207,7 @@ describe('orchestration', () => {
         ref('aws_athena_workgroup', workgroupName, 'name'),
         ref('aws_glue_catalog_database', databaseName, 'name'),
         ref('aws_cloudwatch_event_bus', busName, 'name'),
+        ref('aws_lambda_function', runFailedName, 'arn'),
       ].sort(),
     );
   });
@@ -216,7 +218,7 @@ describe('orchestration', () => {
     expect(result.isValid).toBe(true);
   });
 
-  test('a CSV created in bronze starts the state machine with {bucket, key}, dead letters kept', () => {
+  test('a CSV created in bronze starts the state machine with {bucket, key, etag}, dead letters kept', () => {
     const [ruleName, rule] = resourceNamed(json, 'aws_cloudwatch_event_rule', 'bronzeRule');
     expect(JSON.parse(String(rule.event_pattern))).toEqual({
       source: ['aws.s3'],
@@ -234,11 +236,20 @@ describe('orchestration', () => {
       input_paths: Record<string, string>;
       input_template: string;
     };
-    expect(transformer.input_paths).toEqual({ bucket: '$.detail.bucket.name', key: '$.detail.object.key' });
+    expect(transformer.input_paths).toEqual({
+      bucket: '$.detail.bucket.name',
+      key: '$.detail.object.key',
+      etag: '$.detail.object.etag',
+    });
     const rendered = transformer.input_template
       .replace('<bucket>', '"bronze"')
-      .replace('<key>', '"in/a b.csv"');
-    expect(JSON.parse(rendered)).toEqual({ bucket: 'bronze', key: 'in/a b.csv' });
+      .replace('<key>', '"in/a b.csv"')
+      .replace('<etag>', '"d41d8cd98f00b204e9800998ecf8427e"');
+    expect(JSON.parse(rendered)).toEqual({
+      bucket: 'bronze',
+      key: 'in/a b.csv',
+      etag: 'd41d8cd98f00b204e9800998ecf8427e',
+    });
     const [dlq] = resourceNamed(json, 'aws_sqs_queue', 'bronzeRuleDeadLetterQueue');
     expect(target.dead_letter_config).toEqual({ arn: ref('aws_sqs_queue', dlq, 'arn') });
     const [roleName] = resourceNamed(json, 'aws_iam_role', 'bronzeRuleRole');
@@ -250,6 +261,26 @@ describe('orchestration', () => {
         Resource: [ref('aws_sfn_state_machine', stateMachineName, 'arn')],
       }),
     ]);
+  });
+
+  test('every pipeline execution that fails, times out or is aborted invokes run-failed, dead letters kept', () => {
+    const [ruleName, rule] = resourceNamed(json, 'aws_cloudwatch_event_rule', 'backstopRule');
+    expect(rule.event_bus_name).toBeUndefined();
+    expect(JSON.parse(String(rule.event_pattern))).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [ref('aws_sfn_state_machine', stateMachineName, 'arn')],
+      },
+    });
+    const [fnName] = resourceNamed(json, 'aws_lambda_function', 'runFailed');
+    const [, target] = resourceNamed(json, 'aws_cloudwatch_event_target', 'backstopTarget');
+    expect(target.rule).toBe(ref('aws_cloudwatch_event_rule', ruleName, 'name'));
+    expect(target.arn).toBe(ref('aws_lambda_function', fnName, 'arn'));
+    expect(target.dead_letter_config).toBeDefined();
+    const [, permission] = resourceNamed(json, 'aws_lambda_permission', 'backstopInvokePermission');
+    expect(permission.source_arn).toBe(ref('aws_cloudwatch_event_rule', ruleName, 'arn'));
   });
 
   test('completion events go to the pipeline bus, where the check-summary rule listens', () => {

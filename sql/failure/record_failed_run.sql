@@ -1,42 +1,41 @@
--- The audit row of a failed run. Free text (object, error) arrives base64-encoded, so no value is ever
--- pasted into the statement.
-insert into pipeline_runs (
+-- The outcome of a failed run: its row (RUNNING, or SUCCEEDED when the failure came after the commit
+-- point) becomes FAILED, so its rows stop standing for its object; the undo steps that follow recompute
+-- what it changed. A run that failed before its row was written gets one. Written by the run-failed
+-- handler (handlers/run-failed/), which truncates the error; values arrive base64-encoded.
+merge into pipeline_runs as target
+using (
+    select
+        from_utf8(from_base64('{run_id}')) as run_id,
+        from_utf8(from_base64('{source_object}')) as source_object,
+        from_utf8(from_base64('{source_etag}')) as source_etag,
+        cast(from_iso8601_timestamp(from_utf8(from_base64('{started_at}'))) at time zone 'UTC' as timestamp) as started_at,
+        from_utf8(from_base64('{error}')) as error
+) as source
+on target.run_id = source.run_id
+when matched and target.status <> 'FAILED' then update set
+    status = 'FAILED',
+    finished_at = cast(current_timestamp at time zone 'UTC' as timestamp),
+    -- what it merged is undone: no gold counts stand for it
+    intervals_touched = cast(null as bigint),
+    weeks_touched = cast(null as bigint),
+    productive_hours = cast(null as double),
+    first_interval = cast(null as timestamp),
+    last_interval = cast(null as timestamp),
+    error = source.error
+when not matched then insert (
     run_id,
     source_object,
+    source_etag,
     status,
     started_at,
     finished_at,
-    rows_read,
-    rows_loaded,
-    rows_rejected,
-    intervals_touched,
-    weeks_touched,
-    productive_hours,
-    first_interval,
-    last_interval,
     error
+) values (
+    source.run_id,
+    source.source_object,
+    source.source_etag,
+    'FAILED',
+    source.started_at,
+    cast(current_timestamp at time zone 'UTC' as timestamp),
+    source.error
 )
-with run as (
-    select
-        cast(? as varchar) as run_id,
-        cast(from_iso8601_timestamp(?) at time zone 'UTC' as timestamp) as started_at,
-        from_utf8(from_base64(?)) as source_object,
-        from_utf8(from_base64(?)) as error
-)
-
-select
-    run_id,
-    source_object,
-    'FAILED' as status,
-    started_at,
-    cast(current_timestamp at time zone 'UTC' as timestamp) as finished_at,
-    cast(null as bigint) as rows_read,
-    cast(null as bigint) as rows_loaded,
-    cast(null as bigint) as rows_rejected,
-    cast(null as bigint) as intervals_touched,
-    cast(null as bigint) as weeks_touched,
-    cast(null as double) as productive_hours,
-    cast(null as timestamp) as first_interval,
-    cast(null as timestamp) as last_interval,
-    error
-from run

@@ -4,18 +4,51 @@
 -- -> changes against the rows the windows hold now (rows no longer produced are deleted).
 merge into agent_intervals as target
 using (
-    with run as (
-        select cast(? as varchar) as run_id
-    ),
-
-    windows as (
+    with windows as (
         select
             affected.extension,
             affected.window_start,
             affected.window_end
         from affected_windows as affected
-        cross join run
-        where affected.run_id = run.run_id
+        where affected.run_id = from_utf8(from_base64('{run_id}'))
+    ),
+
+    running as (
+        -- while the run is running its rows stand for its object; once it has failed (the same
+        -- statement then undoes its changes) they no longer count
+        select
+            runs.run_id,
+            runs.source_object
+        from pipeline_runs as runs
+        where runs.run_id = from_utf8(from_base64('{run_id}'))
+            and runs.status = 'RUNNING'
+    ),
+
+    published_runs as (
+        select
+            source_object,
+            run_id
+        from running
+        union all
+        select
+            source_object,
+            max_by(run_id, started_at) as run_id
+        from pipeline_runs
+        where status = 'SUCCEEDED'
+            and source_object not in (select source_object from running)
+        group by source_object
+    ),
+
+    visible_events as (
+        select
+            events.extension,
+            events.done_on,
+            events.action,
+            events.details
+        from agent_events as events
+        inner join published_runs
+            on events.source_object = published_runs.source_object
+            and events.run_id = published_runs.run_id
     ),
 
     reach as (
@@ -28,7 +61,7 @@ using (
             max(case when events.done_on < windows.window_start then events.done_on end) as read_from,
             min(case when events.done_on >= windows.window_end then events.done_on end) as read_to
         from windows
-        left join agent_events as events
+        left join visible_events as events
             on events.extension = windows.extension
         group by
             windows.extension,
@@ -38,15 +71,15 @@ using (
 
     events as (
         select
-            agent_events.extension,
-            agent_events.done_on,
-            upper(agent_events.action) as action,
-            upper(agent_events.details) as details
-        from agent_events
+            visible_events.extension,
+            visible_events.done_on,
+            upper(visible_events.action) as action,
+            upper(visible_events.details) as details
+        from visible_events
         inner join reach
-            on agent_events.extension = reach.extension
-            and agent_events.done_on >= coalesce(reach.read_from, reach.window_start)
-            and agent_events.done_on <= coalesce(reach.read_to, reach.window_end)
+            on visible_events.extension = reach.extension
+            and visible_events.done_on >= coalesce(reach.read_from, reach.window_start)
+            and visible_events.done_on <= coalesce(reach.read_to, reach.window_end)
     ),
 
     distinct_events as (
@@ -129,6 +162,13 @@ using (
         ) as located_spans
     ),
 
+    span_blocks as (
+        select
+            *,
+            cast(floor(cast(interval_count - 1 as double) / 1000) as bigint) as last_block
+        from span_intervals
+    ),
+
     span_slices as (
         -- one row per interval a span touches: the productive part of the span inside it, and the
         -- event that opened the span, counted in its own interval
@@ -151,10 +191,15 @@ using (
                 span_intervals.span_end,
                 span_intervals.is_productive,
                 span_intervals.opened_in_window,
-                offsets.k,
-                span_intervals.first_interval + offsets.k * interval '30' minute as interval_start
-            from span_intervals
-            cross join unnest(sequence(0, span_intervals.interval_count - 1, 1)) as offsets (k)
+                blocks.b * 1000 + offsets.j as k,
+                span_intervals.first_interval + (blocks.b * 1000 + offsets.j) * interval '30' minute as interval_start
+            from span_blocks as span_intervals
+            -- offsets 0 to n-1 in blocks of 1,000: Trino refuses a sequence of more than 10,000 entries,
+            -- and a productive span may run for years
+            cross join unnest(sequence(0, span_intervals.last_block, 1)) as blocks (b)
+            cross join unnest(
+                sequence(0, least(999, span_intervals.interval_count - 1 - blocks.b * 1000), 1)
+            ) as offsets (j)
         ) as touched_intervals
     ),
 

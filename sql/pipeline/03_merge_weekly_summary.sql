@@ -2,16 +2,11 @@
 -- merged intervals and merged on (extension, week_start); a week left without intervals is deleted.
 merge into weekly_summary as target
 using (
-    with run as (
-        select cast(? as varchar) as run_id
-    ),
-
-    touched_weeks as (
+    with touched_weeks as (
         select distinct
             affected.extension,
             weeks.week_start
         from affected_windows as affected
-        cross join run
         cross join unnest(
             sequence(
                 date_trunc('week', affected.window_start),
@@ -19,7 +14,7 @@ using (
                 interval '7' day
             )
         ) as weeks (week_start)
-        where affected.run_id = run.run_id
+        where affected.run_id = from_utf8(from_base64('{run_id}'))
     ),
 
     week_totals as (

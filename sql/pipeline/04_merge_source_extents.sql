@@ -3,7 +3,27 @@
 merge into source_extents as target
 using (
     with run as (
-        select cast(? as varchar) as run_id
+        select
+            runs.source_object,
+            runs.status
+        from pipeline_runs as runs
+        where runs.run_id = from_utf8(from_base64('{run_id}'))
+    ),
+
+    published_runs as (
+        -- the run whose rows stand for the object: this run while it is running, else the object's
+        -- latest successful run (so a failed run's extents are undone by the same statement)
+        select
+            from_utf8(from_base64('{run_id}')) as run_id
+        from run
+        where run.status = 'RUNNING'
+        union all
+        select max_by(runs.run_id, runs.started_at) as run_id
+        from pipeline_runs as runs
+        inner join run
+            on runs.source_object = run.source_object
+        where runs.status = 'SUCCEEDED'
+            and run.status <> 'RUNNING'
     ),
 
     run_extents as (
@@ -13,8 +33,9 @@ using (
             min(events.done_on) as first_event,
             max(events.done_on) as last_event
         from agent_events as events
-        cross join run
-        where events.run_id = run.run_id
+        inner join run
+            on events.source_object = run.source_object
+        where events.run_id in (select run_id from published_runs)
         group by
             events.source_object,
             events.extension
@@ -25,7 +46,8 @@ using (
             extents.source_object,
             extents.extension
         from source_extents as extents
-        where extents.source_object in (select source_object from run_extents)
+        inner join run
+            on extents.source_object = run.source_object
     ),
 
     changes as (

@@ -23,6 +23,7 @@ export interface OrchestrationProps {
   readonly workgroupName: string;
   readonly workgroupArn: string;
   readonly databaseName: string;
+  readonly runFailedFunctionArn: string;
 }
 
 /**
@@ -31,6 +32,11 @@ export interface OrchestrationProps {
  */
 function escapeTemplateSyntax(text: string): string {
   return text.replace(/\$\{(?!TfToken\[)/g, '$$${').replace(/%\{/g, '%%{');
+}
+
+/** The state machine's name, which its event bus shares; other constructs need it before both exist. */
+export function pipelineName(config: EnvironmentConfig): string {
+  return `${config.namePrefix}-pipeline`;
 }
 
 /**
@@ -47,7 +53,7 @@ export class Orchestration extends Construct {
   constructor(scope: Construct, id: string, props: OrchestrationProps) {
     super(scope, id);
     const { config, context, storage } = props;
-    const name = `${config.namePrefix}-pipeline`;
+    const name = pipelineName(config);
 
     this.eventBus = new CloudwatchEventBus(this, 'eventBus', { name });
     this.logGroup = new CloudwatchLogGroup(this, 'logGroup', {
@@ -117,6 +123,11 @@ export class Orchestration extends Construct {
         { Sid: 'UseLakeKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: [storage.key.arn] },
         { Sid: 'EmitCompletion', Action: ['events:PutEvents'], Resource: [this.eventBus.arn] },
         {
+          Sid: 'RecordFailedRuns',
+          Action: ['lambda:InvokeFunction'],
+          Resource: [props.runFailedFunctionArn],
+        },
+        {
           Sid: 'DeliverLogs',
           Action: [
             'logs:CreateLogDelivery',
@@ -150,6 +161,7 @@ export class Orchestration extends Construct {
       athenaWorkGroup: props.workgroupName,
       glueDatabase: database,
       eventBusName: this.eventBus.name,
+      runFailedFunctionArn: props.runFailedFunctionArn,
     });
     this.stateMachine = new SfnStateMachine(this, 'stateMachine', {
       name,
@@ -213,8 +225,12 @@ export class Orchestration extends Construct {
       arn: this.stateMachine.arn,
       roleArn: ruleRole.arn,
       inputTransformer: {
-        inputPaths: { bucket: '$.detail.bucket.name', key: '$.detail.object.key' },
-        inputTemplate: '{"bucket": <bucket>, "key": <key>}',
+        inputPaths: {
+          bucket: '$.detail.bucket.name',
+          key: '$.detail.object.key',
+          etag: '$.detail.object.etag',
+        },
+        inputTemplate: '{"bucket": <bucket>, "key": <key>, "etag": <etag>}',
       },
       retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 },
       deadLetterConfig: { arn: this.bronzeRuleDeadLetterQueue.arn },

@@ -1,2 +1,0 @@
-delete from affected_windows
-where run_id = cast(? as varchar)

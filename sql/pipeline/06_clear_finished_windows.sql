@@ -1,0 +1,11 @@
+-- Windows of earlier runs that have finished are no longer needed. This run keeps its own until the next
+-- run, so that a failure up to its very end can still be undone; a retry deletes nothing more.
+merge into affected_windows as target
+using (
+    select runs.run_id
+    from pipeline_runs as runs
+    where runs.status in ('SUCCEEDED', 'FAILED')
+        and runs.run_id <> from_utf8(from_base64('{run_id}'))
+) as finished
+on target.run_id = finished.run_id
+when matched then delete
