@@ -197,6 +197,17 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
   const raw = header.map((_, i) => `c${i}`);
   const col = (i: number) => `c${i}`;
   const id = sourceId(sourceObject);
+  // Each run's files carry its tag: the object's published version (its latest successful run) stays
+  // until a newer run of the object succeeds, since a run that fails must leave it standing.
+  const runTag = sourceId(request.runId).slice(0, 8);
+  const [published] = await lake.query(
+    `select max_by(run_id, started_at) as run_id from pipeline_runs where source_object = ? and status = 'SUCCEEDED'`,
+    [sourceObject],
+  );
+  const keep = new Set([
+    runTag,
+    ...(published?.run_id ? [sourceId(String(published.run_id)).slice(0, 8)] : []),
+  ]);
   // The lake is held by this command alone, so anything staged before is what a killed run left.
   rmSync(lake.paths.staging, { recursive: true, force: true });
   const staging = join(lake.paths.staging, request.runId);
@@ -287,17 +298,17 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
           cast(r.done_on as date) as event_date
         from ${rows} as r
         where r.reason is null
-      ) to ${sqlLiteral(eventsStaging)} (format parquet, partition_by (event_date), filename_pattern '${id}_{i}')`);
+      ) to ${sqlLiteral(eventsStaging)} (format parquet, partition_by (event_date), filename_pattern '${id}_${runTag}_{i}')`);
     const rejectsStaging = join(staging, REJECTED_ROWS.name);
     if (rejected > 0) {
       mkdirSync(rejectsStaging, { recursive: true });
       await lake.exec(
-        `copy (${rejectsQuery}) to ${sqlLiteral(join(rejectsStaging, `${id}.parquet`))} (format parquet)`,
+        `copy (${rejectsQuery}) to ${sqlLiteral(join(rejectsStaging, `${id}_${runTag}.parquet`))} (format parquet)`,
       );
     }
 
-    promote(eventsStaging, silverTableDir(lake.paths, AGENT_EVENTS), id);
-    promote(rejectsStaging, silverTableDir(lake.paths, REJECTED_ROWS), id);
+    promote(eventsStaging, silverTableDir(lake.paths, AGENT_EVENTS), id, keep);
+    promote(rejectsStaging, silverTableDir(lake.paths, REJECTED_ROWS), id, keep);
     await lake.refreshSilver();
     return { sourceObject, rowsRead: loaded + rejected, rowsLoaded: loaded, rowsRejected: rejected };
   } finally {
@@ -313,9 +324,9 @@ function listFiles(dir: string): string[] {
 
 /**
  * Moves a staged object's files into the table directory (each rename is atomic), then removes the
- * files the same object wrote before that the new load did not replace.
+ * files of the same object's other runs, except those of the runs in `keep` (this one, the published one).
  */
-function promote(stagingDir: string, tableDir: string, id: string): void {
+function promote(stagingDir: string, tableDir: string, id: string, keep: ReadonlySet<string>): void {
   const staged = new Set(listFiles(stagingDir));
   for (const name of staged) {
     const target = join(tableDir, name);
@@ -323,6 +334,13 @@ function promote(stagingDir: string, tableDir: string, id: string): void {
     renameSync(join(stagingDir, name), target);
   }
   for (const name of listFiles(tableDir)) {
-    if (basename(name).startsWith(`${id}`) && !staged.has(name)) rmSync(join(tableDir, name));
+    const file = basename(name);
+    if (
+      file.startsWith(`${id}_`) &&
+      !staged.has(name) &&
+      !keep.has(file.slice(id.length + 1, id.length + 9))
+    ) {
+      rmSync(join(tableDir, name));
+    }
   }
 }

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkAfterRun } from '../local/check/command';
+import { generateEvents } from '../local/generate';
+import { Lake } from '../local/lake';
+import { faultFor, runFile, successPath } from '../local/runner';
+import { dataExports, removeDir, tempDir } from './support/lake';
+
+/**
+ * AGENT_ETL_FAULT drills through the real state machine: for every task of the success path, failing
+ * before its work and after it committed (the answer lost), on the second of two generated files.
+ */
+const dir = tempDir('agent-etl-faults-');
+const first = join(dir, 'day-1.csv');
+const second = join(dir, 'day-2.csv');
+let clean: Record<string, string>;
+
+async function withLakeAt<T>(name: string, work: (lake: Lake, root: string) => Promise<T>): Promise<T> {
+  const root = join(dir, name);
+  const lake = await Lake.open(root);
+  try {
+    return await work(lake, root);
+  } finally {
+    lake.close();
+  }
+}
+
+function withFault<T>(fault: string, work: () => Promise<T>): Promise<T> {
+  process.env.AGENT_ETL_FAULT = fault;
+  return work().finally(() => {
+    delete process.env.AGENT_ETL_FAULT;
+  });
+}
+
+beforeAll(async () => {
+  generateEvents(first, { extensions: 6, days: 1, start: '2024-11-04', seed: 7 });
+  // The second day overlaps the first's extensions, so its windows reach into the first day's intervals.
+  generateEvents(second, { extensions: 6, days: 1, start: '2024-11-05', seed: 8 });
+  clean = await withLakeAt('clean', async (lake) => {
+    for (const file of [first, second]) expect((await runFile(lake, file)).status).toBe('SUCCEEDED');
+    return dataExports(lake);
+  });
+}, 120_000);
+
+afterAll(() => removeDir(dir));
+
+const drills = successPath().flatMap((state) => [`${state}:before`, `${state}:after`]);
+
+test('the drills cover every task of the success path, both moments', () => {
+  expect(drills).toHaveLength(successPath().length * 2);
+  expect(successPath()).toEqual(
+    expect.arrayContaining(['LoadCsvToSilver', 'MergeIntervals', 'EmitRunSucceeded']),
+  );
+});
+
+test.each(drills)(
+  '%s: the run fails visibly, changes nothing, and a rerun gives the clean exports',
+  async (fault) => {
+    const state = fault.split(':')[0] as string;
+    await withLakeAt(fault.replace(':', '-'), async (lake, root) => {
+      expect((await runFile(lake, first)).status).toBe('SUCCEEDED');
+      const before = await dataExports(lake);
+
+      const failed = await withFault(fault, () => runFile(lake, second));
+      expect(failed.status).toBe('FAILED');
+      // A run reported failed contributes nothing: gold and rejects are as they were before it.
+      expect(await dataExports(lake)).toEqual(before);
+      const [row] = await lake.query('select status, error from pipeline_runs where run_id = ?', [
+        failed.runId,
+      ]);
+      expect(row?.status).toBe('FAILED');
+      expect(String(row?.error).startsWith(`${state}: `)).toBe(true);
+      const events = readFileSync(join(root, 'outbox', 'events.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).Detail);
+      const failedEvents = events.filter((e) => e.run_id === failed.runId && e.status === 'FAILED');
+      expect(failedEvents).toHaveLength(1);
+      expect(failedEvents[0].error.startsWith(`${state}: `)).toBe(true);
+      expect(failed.completion?.status).toBe('FAILED');
+      const check = await checkAfterRun(root, failed.completion as never, lake);
+      expect(check.failedRun).toBe(failed.runId);
+
+      const rerun = await runFile(lake, second);
+      expect(rerun.status).toBe('SUCCEEDED');
+      expect(await dataExports(lake)).toEqual(clean);
+    });
+  },
+  120_000,
+);
+
+test('a fault naming no state of the pipeline is refused before any work', () => {
+  expect(() => faultFor({ AGENT_ETL_FAULT: 'NoSuchState:before' })).toThrow(/AGENT_ETL_FAULT must be/);
+  expect(() => faultFor({ AGENT_ETL_FAULT: 'MergeIntervals:during' })).toThrow(/AGENT_ETL_FAULT must be/);
+  expect(faultFor({ AGENT_ETL_FAULT: 'MergeIntervals:after' })).toEqual({
+    state: 'MergeIntervals',
+    moment: 'after',
+  });
+});
