@@ -292,12 +292,12 @@ describe('agent-etl backfill on the local lake', () => {
     writeCsv(source, '2024-11-05.csv', FULL_DAY);
     writeFileSync(join(source, '2024-11-06.csv'), '');
     const result = await cli('backfill', source, '--lake', join(dir, 'lake'));
-    expect(result.code).toBe(3);
-    expect(result.stdout).toMatch(/2 runs: 1 succeeded, 1 failed/);
     expect(result.stderr.trimEnd().split('\n')).toEqual([
       `[1/2] ${join(source, '2024-11-05.csv')}: SUCCEEDED`,
       `[2/2] ${join(source, '2024-11-06.csv')}: FAILED`,
       `error: ${join(source, '2024-11-06.csv')}: the file is empty`,
     ]);
+    expect(result.stdout).toMatch(/2 runs: 1 succeeded, 1 failed/);
+    expect(result.code).toBe(3);
   });
 });

@@ -10,7 +10,7 @@ import {
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { AthenaQueryEngine } from '../../handlers/aws/athena-query-engine';
-import { parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
+import { type OperatingSchedule, parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
 import { ENVIRONMENTS, type EnvironmentConfig } from '../../stacks/config';
 import type { BronzeObject, ExecutionSummary, OpsTarget, Progress, Submission } from './target';
 
@@ -98,7 +98,7 @@ export class AwsTarget implements OpsTarget {
   readonly statusCommand: string;
   readonly engine: AthenaQueryEngine;
   readonly timeZone: string;
-  readonly schedule;
+  readonly schedule: OperatingSchedule | undefined;
   private readonly s3: S3Client;
   private readonly sfn: SFNClient;
   private readonly sqs: SQSClient;
