@@ -165,8 +165,10 @@ interface TargetOptions {
   check: boolean;
 }
 
+/** `backfill` may start a lake; `status` and `rerun` read one a run created, as `export` does. */
 async function withOpsTarget(
   options: TargetOptions,
+  createsLake: boolean,
   work: (target: OpsTarget) => Promise<number>,
 ): Promise<number> {
   if (options.aws) {
@@ -180,6 +182,7 @@ async function withOpsTarget(
       }),
     );
   }
+  if (!createsLake) assertLakeExists(options.lake);
   return withLakeLock(options.lake, options.wait, async () => {
     const lake = await Lake.open(options.lake);
     try {
@@ -236,7 +239,7 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
       .addOption(dayOption('--until', 'last day of the coverage (default: yesterday)'))
       .option('--json', 'print the status as JSON', false),
   ).action(async (options: TargetOptions & { days: number; until?: string; json: boolean }) => {
-    setExitCode(await withOpsTarget(options, (target) => statusCommand(target, options, processIo())));
+    setExitCode(await withOpsTarget(options, false, (target) => statusCommand(target, options, processIo())));
   });
 
   targetOptions(
@@ -248,7 +251,7 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
       .option('--no-check', 'skip the coverage check after each local run'),
   ).action(async (objects: string[], options: TargetOptions & { failed: boolean }) => {
     setExitCode(
-      await withOpsTarget(options, (target) => rerunCommand(target, objects, options, processIo())),
+      await withOpsTarget(options, false, (target) => rerunCommand(target, objects, options, processIo())),
     );
   });
 
@@ -264,7 +267,7 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
       .option('--no-check', 'skip the coverage check after each local run'),
   ).action(async (source: string, options: TargetOptions & { since?: string; until?: string }) => {
     setExitCode(
-      await withOpsTarget(options, (target) => backfillCommand(target, source, options, processIo())),
+      await withOpsTarget(options, true, (target) => backfillCommand(target, source, options, processIo())),
     );
   });
 }

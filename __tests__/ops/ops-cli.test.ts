@@ -164,6 +164,11 @@ describe('agent-etl status and rerun on the local lake', () => {
     expect((await cli('rerun', '--lake', lake)).stderr).toBe(
       'error: give objects to rerun, or --failed, not both\n',
     );
+    const nowhere = await cli('status', '--lake', join(dir, 'typo'));
+    expect([nowhere.code, nowhere.stderr]).toEqual([
+      1,
+      `error: no lake at ${join(dir, 'typo')}: run \`agent-etl run FILE --lake ${join(dir, 'typo')}\` first\n`,
+    ]);
     const aws = await cli('status', '--aws');
     expect([aws.code, aws.stderr]).toEqual([1, 'error: --aws needs --env dev|prod\n']);
     const missing = await cli('backfill', join(dir, 'nowhere'), '--lake', lake);
