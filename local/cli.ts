@@ -7,10 +7,9 @@ import { EXPORTS, type ExportFormat, type ExportName, exportTable, formatTable }
 import { generateEvents } from './generate';
 import { Lake, lakePaths } from './lake';
 import { withLakeLock } from './lock';
-import { AwsTarget, DEFAULT_OUTPUTS_FILE } from './ops/aws-target';
 import { backfillCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
 import { LocalTarget } from './ops/local-target';
-import type { OpsTarget } from './ops/target';
+import { DEFAULT_OUTPUTS_FILE, type OpsTarget } from './ops/target';
 import { type FileRun, runFile, successPath } from './runner';
 
 const DEFAULT_LAKE = 'lake';
@@ -173,6 +172,8 @@ async function withOpsTarget(
 ): Promise<number> {
   if (options.aws) {
     if (!options.env) throw new InvalidArgumentError('--aws needs --env dev|prod');
+    // Loaded only for --aws: the SDK clients would add most of a second to every local command.
+    const { AwsTarget } = await import('./ops/aws-target');
     return work(
       AwsTarget.create({
         environment: options.env,

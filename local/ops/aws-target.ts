@@ -28,8 +28,6 @@ const StackOutputsSchema = z.object({
 });
 export type StackOutputs = z.output<typeof StackOutputsSchema>;
 
-export const DEFAULT_OUTPUTS_FILE = 'cdktf-outputs.json';
-
 export function readStackOutputs(file: string, environment: string): StackOutputs {
   let json: unknown;
   try {

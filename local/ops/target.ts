@@ -1,6 +1,9 @@
 import type { OperatingSchedule } from '../../handlers/coverage-check/schedule';
 import type { QueryEngine } from '../../handlers/ports';
 
+/** Where `--aws` reads the stack outputs unless `--outputs` says otherwise. */
+export const DEFAULT_OUTPUTS_FILE = 'cdktf-outputs.json';
+
 /** One bronze object as the operations commands handle it: to run (locally) or to queue (in AWS). */
 export interface BronzeObject {
   /** What the operator reads and what is run: a file path locally, `s3://bucket/key` in AWS. */
