@@ -49,6 +49,9 @@ async function gold(lake: string): Promise<string[]> {
   return out;
 }
 
+// Each test runs the CLI several times; on a loaded 2-core machine that takes minutes, not seconds.
+jest.setTimeout(240_000);
+
 let dir: string;
 beforeEach(() => {
   dir = tempDir('agent-etl-ops-');
@@ -289,7 +292,7 @@ describe('agent-etl backfill on the local lake', () => {
     expect(Number(loaded?.[1])).toBeGreaterThanOrEqual(2);
     expect(Number(loaded?.[1]) + Number(loaded?.[2])).toBe(5);
     expect(await gold(lake)).toEqual(await gold(reference));
-  }, 120_000);
+  });
 
   test('a refused file fails its run: exit 3, one line naming it, the others still load', async () => {
     const source = join(dir, 'exports');
