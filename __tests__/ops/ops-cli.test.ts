@@ -90,7 +90,11 @@ describe('agent-etl status and rerun on the local lake', () => {
       'Done On,Extension,Details',
     );
     const lake = join(dir, 'lake');
-    expect((await cli('run', inbox, '--lake', lake)).code).toBe(1);
+    const first = await cli('run', inbox, '--lake', lake);
+    expect(first.stderr).toBe(
+      `error: ${join(inbox, 'b.csv')}: missing required column Action (header: Done On, Extension, Details)\n`,
+    );
+    expect(first.code).toBe(1);
 
     const before = await cli('status', '--lake', lake, '--days', '1', '--until', '2024-11-05', '--json');
     expect(before.code).toBe(3);
