@@ -7,6 +7,9 @@ import { EXPORTS, type ExportFormat, type ExportName, exportTable, formatTable }
 import { generateEvents } from './generate';
 import { Lake, lakePaths } from './lake';
 import { withLakeLock } from './lock';
+import { backfillCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
+import { LocalTarget } from './ops/local-target';
+import { DEFAULT_OUTPUTS_FILE, type OpsTarget } from './ops/target';
 import { type FileRun, runFile, successPath } from './runner';
 
 const DEFAULT_LAKE = 'lake';
@@ -153,6 +156,127 @@ async function exportCommand(
   });
 }
 
+// Operations: status, rerun, backfill, on the local lake (default) or a deployed environment (--aws).
+interface TargetOptions {
+  lake: string;
+  wait: number;
+  aws: boolean;
+  env?: string;
+  region?: string;
+  outputs: string;
+  timezone?: string;
+  check: boolean;
+}
+
+/** `backfill` may start a lake; `status` and `rerun` read one a run created, as `export` does. */
+async function withOpsTarget(
+  options: TargetOptions,
+  createsLake: boolean,
+  work: (target: OpsTarget) => Promise<number>,
+): Promise<number> {
+  if (options.aws) {
+    if (!options.env) throw new InvalidArgumentError('--aws needs --env dev|prod');
+    // Loaded only for --aws: the SDK clients would add most of a second to every local command.
+    const { AwsTarget } = await import('./ops/aws-target');
+    return work(
+      AwsTarget.create({
+        environment: options.env,
+        region: options.region,
+        outputsFile: options.outputs,
+        timeZone: options.timezone,
+      }),
+    );
+  }
+  if (!createsLake) assertLakeExists(options.lake);
+  return withLakeLock(options.lake, options.wait, async () => {
+    const lake = await Lake.open(options.lake);
+    try {
+      return await work(
+        new LocalTarget(lake, { root: options.lake, check: options.check, timeZone: options.timezone }),
+      );
+    } finally {
+      lake.close();
+    }
+  });
+}
+
+function addOpsCommands(program: Command, setExitCode: (code: number) => void): void {
+  const targetOptions = (command: Command) =>
+    command
+      .addOption(new Option('--lake <dir>', 'lake directory (the default target)').default(DEFAULT_LAKE))
+      .addOption(
+        new Option('--wait <seconds>', 'how long to wait for another command using the lake')
+          .argParser(positiveInteger)
+          .default(60),
+      )
+      .addOption(
+        new Option('--aws', 'act on a deployed environment instead of the lake')
+          .default(false)
+          .conflicts('lake'),
+      )
+      .addOption(new Option('--env <environment>', 'environment of stacks/config.ts (with --aws)'))
+      .addOption(
+        new Option('--region <region>', "AWS region (default: the environment's, from stacks/config.ts)"),
+      )
+      .addOption(
+        new Option(
+          '--outputs <file>',
+          'stack outputs JSON from `cdktf output ENV --outputs-file FILE` (with --aws)',
+        ).default(DEFAULT_OUTPUTS_FILE),
+      )
+      .option(
+        '--timezone <zone>',
+        "IANA time zone of the days (default: AGENT_ETL_TIMEZONE, or the environment's)",
+      );
+  const dayOption = (flag: string, what: string) =>
+    new Option(`${flag} <day>`, `${what}, YYYY-MM-DD`).argParser((value: string) => {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError('expected YYYY-MM-DD');
+      return value;
+    });
+
+  targetOptions(
+    program
+      .command('status')
+      .description(
+        'runs of the last days, objects to rerun, coverage of each day; exit 3 on gaps or failed runs',
+      )
+      .addOption(new Option('--days <n>', 'how many days').argParser(positiveInteger).default(7))
+      .addOption(dayOption('--until', 'last day of the coverage (default: yesterday)'))
+      .option('--json', 'print the status as JSON', false),
+  ).action(async (options: TargetOptions & { days: number; until?: string; json: boolean }) => {
+    setExitCode(await withOpsTarget(options, false, (target) => statusCommand(target, options, processIo())));
+  });
+
+  targetOptions(
+    program
+      .command('rerun')
+      .description('run objects again through the normal path, one at a time')
+      .argument('[objects...]', 'objects as status lists them: bucket/key (locally bronze/<key>)')
+      .option('--failed', 'every object whose latest run failed or did not finish', false)
+      .option('--no-check', 'skip the coverage check after each local run'),
+  ).action(async (objects: string[], options: TargetOptions & { failed: boolean }) => {
+    setExitCode(
+      await withOpsTarget(options, false, (target) => rerunCommand(target, objects, options, processIo())),
+    );
+  });
+
+  targetOptions(
+    program
+      .command('backfill')
+      .description(
+        'ingest every .csv under a folder (or s3://bucket/prefix), in date order, skipping what is loaded',
+      )
+      .argument('<source>', 'a folder (local) or s3://bronze-bucket/prefix, or a key prefix (--aws)')
+      .addOption(dayOption('--since', 'first day, by the date in the object names'))
+      .addOption(dayOption('--until', 'last day, by the date in the object names'))
+      .option('--no-check', 'skip the coverage check after each local run'),
+  ).action(async (source: string, options: TargetOptions & { since?: string; until?: string }) => {
+    setExitCode(
+      await withOpsTarget(options, true, (target) => backfillCommand(target, source, options, processIo())),
+    );
+  });
+}
+
 function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('agent-etl')
     .description('Productive hours per extension and 30-minute interval, from contact-center agent events.')
@@ -246,6 +370,8 @@ function buildProgram(setExitCode: (code: number) => void): Command {
         `wrote ${number(result.events)} events (${number(result.bytes)} bytes) to ${options.out}\n`,
       );
     });
+
+  addOpsCommands(program, setExitCode);
 
   return program;
 }
