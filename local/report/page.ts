@@ -148,8 +148,8 @@ function runsSection(data: ReportData): string {
   if (data.runs.length === 0) return '<p class="empty">pipeline_runs is empty: nothing was run yet.</p>';
   const rows = data.runs.map((run) => [
     td(statusBadge(run)),
-    td(`<code>${e(run.sourceObject)}</code><div class="note">${e(run.runId)}</div>`),
-    td(e(run.startedAt)),
+    td(`<code>${e(run.sourceObject)}</code><div class="note nowrap">${e(run.runId)}</div>`),
+    td(e(run.startedAt), 'nowrap'),
     num(run.status === 'RUNNING' ? 'unfinished' : duration(run.durationMs)),
     num(integer(run.rowsRead)),
     num(integer(run.rowsLoaded)),
@@ -257,7 +257,7 @@ table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e4e7eb; vertical-align: top; }
 th { font-weight: 600; background: #f0f4f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.day { white-space: nowrap; }
+td.day, .nowrap { white-space: nowrap; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 code.raw { white-space: pre-wrap; word-break: break-all; }
 ul.ranges { margin: 0; padding: 0; list-style: none; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; color: #b21f33; }
