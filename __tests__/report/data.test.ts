@@ -143,4 +143,35 @@ describe('report data', () => {
         { weekStart: '2024-11-04', extension: null, productiveHours: 3, extensions: 2 },
       ]);
     }));
+
+  test('rejected rows: one row per kind of reason whatever value it quotes; examples per kind', () =>
+    withLake(async (lake, dir) => {
+      await ingest(
+        lake,
+        writeCsv(dir, 'bad.csv', [
+          '2024-11-04 10:00:00,701,ONLINE,',
+          '13/45/2024 10:00,701,ONLINE,',
+          'yesterday,702,ONLINE,',
+          'tomorrow,703,ONLINE,',
+          'soon,704,ONLINE,',
+          '2024-11-04 11:00:00,,ONLINE,',
+        ]),
+      );
+      const data = await loadReportData(lake, UTC);
+      expect(data.rejectsByReason.map((row) => [row.rejectedRows, row.files])).toEqual([
+        [4, 1],
+        [1, 1],
+      ]);
+      const [dates] = data.rejectsByReason;
+      expect(dates?.reasonKind).toContain('"..."');
+      expect(dates?.reasonKind).not.toMatch(/13\/45|yesterday/);
+      // The first three of the four bad dates, by line; the reason keeps its value there.
+      const examples = data.rejectExamples.filter((row) => row.reasonKind === dates?.reasonKind);
+      expect(examples.map((row) => [row.sourceLine, row.rawLine])).toEqual([
+        [3, '13/45/2024 10:00,701,ONLINE,'],
+        [4, 'yesterday,702,ONLINE,'],
+        [5, 'tomorrow,703,ONLINE,'],
+      ]);
+      expect(examples[1]?.reason).toContain('yesterday');
+    }));
 });

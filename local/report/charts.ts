@@ -193,8 +193,8 @@ export function weeklyHoursChart(rows: readonly WeeklyHours[]): string {
 }
 
 /** Runs started per day (UTC), stacked by status. */
-export function runsChart(rows: readonly RunsOnDay[]): string {
-  const days = [...new Set(rows.map((row) => row.day))].sort();
+export function runsChart(rows: readonly RunsOnDay[], lastDays: number): string {
+  const days = [...new Set(rows.map((row) => row.day))].sort().slice(-lastDays);
   const statuses = [...new Set(rows.map((row) => row.status))].sort();
   const runs = new Map(rows.map((row) => [`${row.day}|${row.status}`, row.runs]));
   return render(
@@ -217,7 +217,7 @@ export function runsChart(rows: readonly RunsOnDay[]): string {
   );
 }
 
-/** Rejected rows per reason, largest first. */
+/** Rejected rows per kind of reason, largest first. */
 export function rejectsChart(rows: readonly RejectReason[]): string {
   return render(
     {
@@ -226,7 +226,7 @@ export function rejectsChart(rows: readonly RejectReason[]): string {
       yAxis: {
         type: 'category',
         inverse: true,
-        data: rows.map((row) => row.reason),
+        data: rows.map((row) => row.reasonKind),
         axisLabel: { width: 310, overflow: 'truncate' },
       },
       series: [

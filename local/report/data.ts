@@ -34,6 +34,7 @@ export const DEFAULT_DAYS = 14;
 export const MAX_DAYS = 366;
 /** Extensions named in the weekly chart; the others are summed into one series. */
 export const TOP_EXTENSIONS = 10;
+/** Rejected rows shown as examples of each kind of reason. */
 export const EXAMPLES_PER_REASON = 3;
 
 /** What one interval of a day's heatmap row shows. */
@@ -86,7 +87,8 @@ export interface RunsOnDay {
 }
 
 export interface RejectReason {
-  readonly reason: string;
+  /** The reason with the value it quotes replaced by "...": one row per kind of mistake. */
+  readonly reasonKind: string;
   readonly rejectedRows: number;
   readonly files: number;
 }
@@ -98,6 +100,7 @@ export interface RejectFile {
 }
 
 export interface RejectExample {
+  readonly reasonKind: string;
   readonly reason: string;
   readonly sourceObject: string;
   readonly sourceLine: number;
@@ -154,12 +157,15 @@ function clockIntervalsOn(day: WallClock, timeZone: string): number {
 /** Each wall-clock reading of the day, classified with the check's own rules and missing ranges. */
 function cellsOf(result: CoverageResult, schedule: OperatingSchedule | undefined): CellState[] {
   const { start, end, timeZone } = result.window;
-  const missing = result.missing.map((range) => [parseTimestamp(range.start), parseTimestamp(range.end)]);
+  const missing = result.missing.map((range) => ({
+    from: parseTimestamp(range.start),
+    to: parseTimestamp(range.end),
+  }));
   const cells: CellState[] = [];
   for (let slot = start; slot < end; slot += INTERVAL_MS) {
     if (!existsIn(slot, timeZone)) cells.push('skipped');
     else if (!isOpen(schedule, slot)) cells.push('closed');
-    else if (missing.some(([from = 0, to = 0]) => slot >= from && slot < to)) cells.push('missing');
+    else if (missing.some((range) => slot >= range.from && slot < range.to)) cells.push('missing');
     else cells.push('present');
   }
   return cells;
@@ -263,7 +269,7 @@ export async function loadReportData(engine: QueryEngine, options: ReportOptions
     runs: Number(row.runs),
   }));
   const rejectsByReason = (await engine.query(readSql(REPORT_SQL_FILES.rejectsByReason))).map((row) => ({
-    reason: String(row.reason),
+    reasonKind: String(row.reason_kind),
     rejectedRows: Number(row.rejected_rows),
     files: Number(row.files),
   }));
@@ -275,6 +281,7 @@ export async function loadReportData(engine: QueryEngine, options: ReportOptions
   const rejectExamples = (
     await engine.query(readSql(REPORT_SQL_FILES.rejectExamples), [EXAMPLES_PER_REASON])
   ).map((row) => ({
+    reasonKind: String(row.reason_kind),
     reason: String(row.reason),
     sourceObject: String(row.source_object),
     sourceLine: Number(row.source_line),

@@ -13,6 +13,9 @@ import {
 } from './charts';
 import type { CoverageDay, ReportData, RunRow } from './data';
 
+/** Days of the runs chart: the latest days that have runs. */
+const RUN_CHART_DAYS = 31;
+
 const e = (value: string | number | null | undefined): string => escapeHtml(String(value ?? ''));
 const integer = (value: number | null): string => (value === null ? '' : value.toLocaleString('en-US'));
 const hours = (value: number | null): string =>
@@ -158,7 +161,11 @@ function runsSection(data: ReportData): string {
     td(run.error ? `<span class="error">${e(run.error)}</span>` : ''),
   ]);
   return [
-    figure('runs', runsChart(data.runsByDay), 'Runs started per day (UTC), by status.'),
+    figure(
+      'runs',
+      runsChart(data.runsByDay, RUN_CHART_DAYS),
+      `Runs started per day (UTC), by status, on the latest ${RUN_CHART_DAYS} days with runs.`,
+    ),
     `<div class="table-wrap" data-table="runs">${table(
       [
         'status',
@@ -183,12 +190,16 @@ function rejectsSection(data: ReportData): string {
   if (data.rejectsByReason.length === 0)
     return '<p class="empty">No rejected rows: every row read was loaded.</p>';
   return [
-    figure('rejects', rejectsChart(data.rejectsByReason), 'Rejected rows by reason, across the lake.'),
+    figure(
+      'rejects',
+      rejectsChart(data.rejectsByReason),
+      'Rejected rows by kind of reason (the refused value shown as "..."), across the lake.',
+    ),
     '<div class="columns">',
     `<div data-table="reject-reasons"><h3>By reason</h3>${table(
       ['reason', 'rows', 'files'],
       data.rejectsByReason.map((row) => [
-        td(e(row.reason)),
+        td(e(row.reasonKind)),
         num(integer(row.rejectedRows)),
         num(integer(row.files)),
       ]),
@@ -218,8 +229,10 @@ function rejectsSection(data: ReportData): string {
 function tiles(data: ReportData): string {
   const gapDays = data.coverage.filter((day) => !day.result.complete).length;
   const missing = data.coverage.reduce((sum, day) => sum + day.result.expected - day.result.present, 0);
-  const failed = data.runs.filter((run) => run.status === 'FAILED').length;
-  const running = data.runs.filter((run) => run.status === 'RUNNING').length;
+  const runs = (status: string) =>
+    data.runsByDay.filter((row) => row.status === status).reduce((sum, row) => sum + row.runs, 0);
+  const failed = runs('FAILED');
+  const running = runs('RUNNING');
   const rejected = data.rejectsByReason.reduce((sum, row) => sum + row.rejectedRows, 0);
   const tile = (label: string, value: number, of = '') =>
     `<div class="tile${value > 0 ? ' alert' : ''}"><div class="value">${integer(value)}${of}</div><div class="label">${e(label)}</div></div>`;
