@@ -63,7 +63,7 @@ function render(option: echarts.EChartsOption, height: number, description: stri
 }
 
 /** `00:00` ... `23:30`: the wall-clock readings of a day, the heatmap's columns. */
-export const SLOT_LABELS = Array.from(
+const SLOT_LABELS = Array.from(
   { length: 48 },
   (_, slot) => `${String(Math.floor(slot / 2)).padStart(2, '0')}:${slot % 2 === 0 ? '00' : '30'}`,
 );

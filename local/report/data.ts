@@ -17,7 +17,7 @@ import type { QueryEngine, QueryRow } from '../../handlers/ports';
 import { readSql } from '../../workflow/steps';
 
 /** The report's queries, by file below `sql/`: Trino text that runs unchanged on Athena and DuckDB. */
-export const REPORT_SQL_FILES = {
+const REPORT_SQL_FILES = {
   dataDays: 'report/data_days.sql',
   dailyHours: 'report/daily_hours.sql',
   weeklyHours: 'report/weekly_hours.sql',
@@ -31,11 +31,11 @@ export const REPORT_SQL_FILES = {
 /** Days shown when no range is given: the latest this many days, ending on the last day with data. */
 export const DEFAULT_DAYS = 14;
 /** A heatmap row per day: past a year the page would be neither small nor readable. */
-export const MAX_DAYS = 366;
+const MAX_DAYS = 366;
 /** Extensions named in the weekly chart; the others are summed into one series. */
-export const TOP_EXTENSIONS = 10;
+const TOP_EXTENSIONS = 10;
 /** Rejected rows shown as examples of each kind of reason. */
-export const EXAMPLES_PER_REASON = 3;
+const EXAMPLES_PER_REASON = 3;
 
 /** What one interval of a day's heatmap row shows. */
 export type CellState = 'present' | 'missing' | 'closed' | 'skipped';
