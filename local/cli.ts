@@ -350,6 +350,32 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     );
 
   program
+    .command('report')
+    .description('write one self-contained HTML page: coverage, productive hours, runs and rejected rows')
+    .addOption(lakeOption())
+    .option('--out <file>', 'HTML file to write', 'report.html')
+    .option('--from <date>', 'first day, YYYY-MM-DD (default: 13 days before --to)')
+    .option('--to <date>', 'last day, YYYY-MM-DD (default: the last day with data)')
+    .option('--timezone <zone>', 'IANA time zone of the contact center (default: AGENT_ETL_TIMEZONE or UTC)')
+    .addOption(waitOption())
+    .action(
+      async (options: {
+        lake: string;
+        out: string;
+        from?: string;
+        to?: string;
+        timezone?: string;
+        wait: number;
+      }) => {
+        assertLakeExists(options.lake);
+        // Loaded on demand: the charting library takes half a second to load, which other commands skip.
+        const { writeReport } = await import('./report/command');
+        const path = await withLakeLock(options.lake, options.wait, () => writeReport(options));
+        process.stdout.write(`${path}\n`);
+      },
+    );
+
+  program
     .command('generate')
     .description('write realistic synthetic agent events (deterministic for a seed)')
     .requiredOption('--out <file>', 'CSV file to write')

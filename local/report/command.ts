@@ -1,0 +1,32 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
+import { Lake } from '../lake';
+import { loadReportData } from './data';
+import { renderPage } from './page';
+
+export interface ReportCommandOptions {
+  readonly lake: string;
+  readonly out: string;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  /** `--timezone`, over `AGENT_ETL_TIMEZONE`, over UTC: the same zone `check` uses. */
+  readonly timezone?: string | undefined;
+}
+
+/** `agent-etl report`: reads the lake, writes the page, returns its absolute path. */
+export async function writeReport(options: ReportCommandOptions, now = new Date()): Promise<string> {
+  const timeZone = options.timezone ?? process.env.AGENT_ETL_TIMEZONE ?? 'UTC';
+  const schedule = parseOperatingSchedule(process.env.AGENT_ETL_OPERATING_SCHEDULE);
+  const lake = await Lake.open(options.lake);
+  let html: string;
+  try {
+    const data = await loadReportData(lake, { from: options.from, to: options.to, timeZone, schedule });
+    html = renderPage(data, { source: lake.paths.root, generatedAt: now.toISOString() });
+  } finally {
+    lake.close();
+  }
+  const path = resolve(options.out);
+  writeFileSync(path, html);
+  return path;
+}

@@ -1,0 +1,21 @@
+-- Report: rejected rows per kind of reason, with how many files they came from. A reason quotes the
+-- value it refused (Done On "13/45/2024" ...); the kind puts "..." in its place, so one kind of
+-- mistake is one row however many values it took.
+with kinds as (
+    select
+        regexp_replace(reason, '"[^"]*"', '"..."') as reason_kind,
+        source_object
+    from rejected_rows
+),
+
+per_kind as (
+    select
+        reason_kind,
+        count(*) as rejected_rows,
+        count(distinct source_object) as files
+    from kinds
+    group by reason_kind
+)
+
+select * from per_kind
+order by rejected_rows desc, reason_kind
