@@ -1,6 +1,6 @@
 import { dateInName, planBackfill } from '../../local/ops/backfill-order';
 
-const object = (name: string) => ({ label: name, name, etag: 'e' });
+const object = (name: string) => ({ label: name, sourceObject: `bronze/${name}`, name, etag: 'e' });
 
 describe('the backfill order, from the dates in object names', () => {
   test.each([

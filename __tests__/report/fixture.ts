@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lake } from '../../local/lake';
-import { ingest, writeCsv } from '../support/lake';
+import { runFile } from '../../local/runner';
+import { writeCsv } from '../support/lake';
 
 /** `YYYY-MM-DD HH:MM:SS` of the 30-minute slot (0..47) of a day, ten seconds in. */
 const at = (day: string, slot: number) =>
@@ -37,12 +38,17 @@ export async function buildFixtureLake(dir: string): Promise<string> {
   const lakeDir = join(dir, 'lake');
   const lake = await Lake.open(lakeDir);
   try {
-    await ingest(
-      lake,
-      writeCsv(dir, 'week.csv', events),
-      writeCsv(dir, REJECTS_FILE, [`${at('2024-11-06', 20)},802,ONLINE,`, ...BAD_ROWS]),
-      writeCsv(dir, REFUSED_FILE, ['2024-11-06 10:00:00,804,ONLINE'], 'Done On,Extension,Action'),
-    );
+    // Each object keyed by its file name, so the page's object names are known here.
+    for (const [name, path] of [
+      ['week.csv', writeCsv(dir, 'week.csv', events)],
+      [REJECTS_FILE, writeCsv(dir, REJECTS_FILE, [`${at('2024-11-06', 20)},802,ONLINE,`, ...BAD_ROWS])],
+      [
+        REFUSED_FILE,
+        writeCsv(dir, REFUSED_FILE, ['2024-11-06 10:00:00,804,ONLINE'], 'Done On,Extension,Action'),
+      ],
+    ] as const) {
+      await runFile(lake, path, { key: name });
+    }
     // A run that started and never finished (killed), as pipeline_runs records it.
     await lake.query(
       `insert into pipeline_runs (run_id, source_object, status, started_at)

@@ -237,7 +237,7 @@ export class AwsTarget implements OpsTarget {
           new SendMessageBatchCommand({
             QueueUrl: this.outputs.pending_queue_url,
             Entries: batch.map((object, index) => {
-              const { bucket, key } = parseS3Location(object.sourceObject ?? object.label);
+              const { bucket, key } = parseS3Location(object.sourceObject);
               return {
                 Id: String(first + index),
                 MessageBody: JSON.stringify({ bucket, key, etag: object.etag }),

@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { planBackfill } from './backfill-order';
 import { type LatestRun, latestRuns } from './queries';
@@ -123,22 +122,10 @@ export async function rerunCommand(
 
 /**
  * Whether the object's current version already succeeded: the ETag (locally the MD5 hex) of the
- * latest successful run of that object is this version's. A local file's key is derived from its path
- * by the runner, so a file matches the objects whose key ends with its base name; another file with
- * the very same bytes would change no gold row either.
+ * latest successful run of that object is this version's.
  */
 export function alreadyLoaded(object: BronzeObject, latest: readonly LatestRun[]): boolean {
-  if (object.sourceObject !== undefined) {
-    return latest.some(
-      (run) => run.sourceObject === object.sourceObject && run.succeededEtag === object.etag,
-    );
-  }
-  const name = basename(object.label);
-  return latest.some(
-    (run) =>
-      run.succeededEtag === object.etag &&
-      (run.sourceObject.endsWith(`/${name}`) || run.sourceObject === name),
-  );
+  return latest.some((run) => run.sourceObject === object.sourceObject && run.succeededEtag === object.etag);
 }
 
 export async function backfillCommand(

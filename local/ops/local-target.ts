@@ -5,7 +5,7 @@ import { parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
 import { assertTimeZone } from '../../handlers/coverage-check/wall-clock';
 import { checkAfterRun } from '../check/command';
 import type { Lake } from '../lake';
-import { LOCAL_BUCKET, runFile } from '../runner';
+import { LOCAL_BUCKET, objectKeyFor, runFile } from '../runner';
 import type { BronzeObject, ExecutionSummary, OpsTarget, Progress, Submission } from './target';
 
 /** MD5 hex of a file's bytes: the ETag S3 gives a single-part upload, and what local runs record. */
@@ -64,6 +64,7 @@ export class LocalTarget implements OpsTarget {
     for (const file of files) {
       objects.push({
         label: file,
+        sourceObject: `${LOCAL_BUCKET}/${objectKeyFor(file)}`,
         name: stats.isDirectory() ? relative(source, file).split(sep).join('/') : file,
         etag: await fileEtag(file),
       });
@@ -91,12 +92,11 @@ export class LocalTarget implements OpsTarget {
     try {
       for (const object of objects) {
         const run = await runFile(this.engine, object.label, {
-          onCompleted: this.options.check
-            ? async (detail) => {
-                await checkAfterRun(this.options.root, detail, this.engine);
-              }
-            : undefined,
+          key: object.sourceObject.slice(`${LOCAL_BUCKET}/`.length),
         });
+        if (this.options.check && run.completion) {
+          await checkAfterRun(this.options.root, run.completion, this.engine);
+        }
         runs.push({
           label: object.label,
           runId: run.runId,

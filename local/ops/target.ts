@@ -8,8 +8,8 @@ export const DEFAULT_OUTPUTS_FILE = 'cdktf-outputs.json';
 export interface BronzeObject {
   /** What the operator reads and what is run: a file path locally, `s3://bucket/key` in AWS. */
   readonly label: string;
-  /** `bucket/key` as `pipeline_runs.source_object` holds it, when known before the run. */
-  readonly sourceObject?: string;
+  /** `bucket/key` as `pipeline_runs.source_object` holds it. */
+  readonly sourceObject: string;
   /** Where the date is read from and ties are ordered by: the path below SOURCE, or the key. */
   readonly name: string;
   /** The S3 ETag; locally the MD5 hex of the bytes, which is what S3 gives a single-part upload. */
