@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeDir, tempDir, writeCsv } from './support/lake';
 
@@ -286,6 +286,42 @@ describe('clear errors and small things', () => {
     expect(alert.subject).toBe('Coverage gap: 1 interval missing, 2024-11-05 (UTC)');
     expect(alert.message).toContain('1 of 48 expected intervals has no data');
   });
+});
+
+/** Running as root with setpriv: another user, for whom a root-owned lake is read-only. */
+const canDropPrivileges = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+
+describe('a read-only lake', () => {
+  (canDropPrivileges ? test : test.skip)(
+    'export works for a user who cannot write the lake, and changes nothing',
+    async () => {
+      chmodSync(dir, 0o755);
+      const file = writeCsv(dir, 'a.csv', ['2024-11-05 10:00:00,801,ONLINE,']);
+      expect((await cli(['run', file, '--lake', lake, '--no-check'])).code).toBe(0);
+      const before = readdirSync(lake, { recursive: true, encoding: 'utf8' }).sort();
+      const warehouse = sha(join(lake, 'warehouse.duckdb'));
+      const stdout = execFileSync(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          BIN,
+          'export',
+          'intervals',
+          '--lake',
+          lake,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(stdout).toBe(
+        'extension,interval_start,productive_seconds,productive_hours,event_count\n801,2024-11-05 10:00:00,1800,0.5,1\n',
+      );
+      expect(readdirSync(lake, { recursive: true, encoding: 'utf8' }).sort()).toEqual(before);
+      expect(sha(join(lake, 'warehouse.duckdb'))).toBe(warehouse);
+    },
+  );
 });
 
 describe('the bundled sample', () => {

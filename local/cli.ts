@@ -204,17 +204,22 @@ async function exportCommand(
   await validateSettings(process.env);
   assertLakeExists(options.lake);
   if (options.out) assertOutsideLake(options.out, options.lake);
-  return withLakeLock(options.lake, options.wait, async () => {
-    const lake = await Lake.open(options.lake);
-    try {
-      const text = formatTable(await exportTable(lake, table, options.limit), options.format);
-      if (options.out) writeFileSync(options.out, text);
-      else process.stdout.write(text);
-      return 0;
-    } finally {
-      lake.close();
-    }
-  });
+  return withLakeLock(
+    options.lake,
+    options.wait,
+    async () => {
+      const lake = await Lake.open(options.lake, { readOnly: true });
+      try {
+        const text = formatTable(await exportTable(lake, table, options.limit), options.format);
+        if (options.out) writeFileSync(options.out, text);
+        else process.stdout.write(text);
+        return 0;
+      } finally {
+        lake.close();
+      }
+    },
+    { reader: true },
+  );
 }
 
 function buildProgram(setExitCode: (code: number) => void): Command {
