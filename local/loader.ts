@@ -184,7 +184,8 @@ async function splitIntoTable(lake: Lake, path: string, width: number): Promise<
 /**
  * Types the file into `load_rows` and returns the relation of its records with their line numbers.
  * First DuckDB's parallel CSV reader; its result stands only when the file is plain (every record on
- * one line of at most maxRecordBytes, no blank line, nothing rejected), so that line = record number + 1.
+ * one line of at most maxRecordBytes, no blank line, RFC 4180 quoting, nothing rejected), so that
+ * line = record number + 1 and DuckDB's fields are the splitter's.
  * Anything else is read again by the splitter, which numbers physical lines exactly, keeps the raw
  * text and limits what a stray quote or an over-long record can cost.
  */
@@ -217,6 +218,7 @@ async function typeRecords(
     const lines = await measured;
     if (
       lines &&
+      !lines.irregularQuotes &&
       lines.longest <= RECORD_LIMITS.maxRecordBytes &&
       Number(counts?.errors) === 0 &&
       Number(counts?.rejected) === 0 &&

@@ -1,14 +1,39 @@
 import { open } from 'node:fs/promises';
 
-/** Physical lines in a file (a last line without a line break counts too) and the longest one, in bytes. */
-export async function measureLines(path: string): Promise<{ lines: number; longest: number }> {
+/** What the loader needs to know of a file before trusting DuckDB's reader with it. */
+export interface LineMeasures {
+  /** Physical lines; a last line without a line break counts too. */
+  readonly lines: number;
+  /** The longest line, in bytes. */
+  readonly longest: number;
+  /**
+   * Whether some quote is not where RFC 4180 puts one (opening a field, closing it before a comma or
+   * a line end, or doubled inside it). DuckDB's reader accepts some such text (`a""b`, `"x" ,`) that
+   * the splitter rejects, so such a file is left to the splitter.
+   */
+  readonly irregularQuotes: boolean;
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Measures a file in one pass: lines, the longest line, and whether its quoting is irregular. */
+export async function measureLines(path: string): Promise<LineMeasures> {
   const file = await open(path, 'r');
   const buffer = Buffer.alloc(1 << 20);
   let lines = 0;
   let longest = 0;
   let lineStart = 0;
   let offset = 0;
-  let last = 0x0a;
+  let last = LF;
+  let inQuotes = false;
+  // A quote ending a chunk inside a quoted field: the next chunk's first byte tells what it was.
+  let pendingQuote = false;
+  let irregularQuotes = false;
+  const closes = (next: number | undefined) =>
+    next === undefined || next === COMMA || next === CR || next === LF;
   try {
     for (
       let { bytesRead } = await file.read(buffer);
@@ -16,10 +41,36 @@ export async function measureLines(path: string): Promise<{ lines: number; longe
       { bytesRead } = await file.read(buffer)
     ) {
       const chunk = buffer.subarray(0, bytesRead);
-      for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, at + 1)) {
+      for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) {
         lines++;
         longest = Math.max(longest, offset + at - lineStart);
         lineStart = offset + at + 1;
+      }
+      let from = 0;
+      if (pendingQuote) {
+        pendingQuote = false;
+        if (chunk[0] === QUOTE) from = 1;
+        else if (closes(chunk[0])) inQuotes = false;
+        else irregularQuotes = true;
+      }
+      for (
+        let at = chunk.indexOf(QUOTE, from);
+        at !== -1 && !irregularQuotes;
+        at = chunk.indexOf(QUOTE, at + 1)
+      ) {
+        if (!inQuotes) {
+          const before = at === 0 ? last : chunk[at - 1];
+          if (before !== COMMA && before !== LF) irregularQuotes = true;
+          inQuotes = true;
+        } else if (at === chunk.length - 1) {
+          pendingQuote = true;
+        } else if (chunk[at + 1] === QUOTE) {
+          at++;
+        } else if (closes(chunk[at + 1])) {
+          inQuotes = false;
+        } else {
+          irregularQuotes = true;
+        }
       }
       offset += bytesRead;
       last = chunk[bytesRead - 1] ?? last;
@@ -27,7 +78,11 @@ export async function measureLines(path: string): Promise<{ lines: number; longe
   } finally {
     await file.close();
   }
-  return { lines: lines + (last === 0x0a ? 0 : 1), longest: Math.max(longest, offset - lineStart) };
+  return {
+    lines: lines + (last === LF ? 0 : 1),
+    longest: Math.max(longest, offset - lineStart),
+    irregularQuotes: irregularQuotes || inQuotes,
+  };
 }
 
 /** One physical line: its number (1-based), its bytes without the line break (`\n`, and a `\r` before it). */

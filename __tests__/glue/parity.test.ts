@@ -138,6 +138,22 @@ describe('the Glue job and the local loader read a file the same way', () => {
     });
   });
 
+  test.each([
+    ['a space after a closing quote', '2024-10-01 10:00:00,101,"ONLINE" ,'],
+    ['a space before an opening quote', '2024-10-01 10:00:00,101, "ONLINE",'],
+    ['a quote inside a quoted field', '2024-10-01 10:00:00,101,"ON"LINE",'],
+    ['quotes inside an unquoted field', '2024-10-01 10:00:00,101,ONLINE,a""b'],
+    ['an empty quoted field', '2024-10-01 10:00:00,101,ONLINE,""'],
+    ['doubled quotes in a quoted field', '"2024-10-01 10:00:00",101,ONLINE,"a ""b"""'],
+    ['a CR inside a line', '2024-10-01 10:00:00,101,ONLINE,a\rb'],
+  ])('one line with %s: the same on both sides', async (_, line) => {
+    await withLake(async (lake, dir) => {
+      const csv = writeCsv(dir, 'one.csv', ['2024-10-01 09:00:00,100,ONLINE,', line]);
+      await ingest(lake, csv);
+      expect(glue(csv)).toEqual(await local(lake));
+    });
+  });
+
   test('one unbalanced quote costs its own line, not the rest of the file', async () => {
     await withLake(async (lake, dir) => {
       const rows = Array.from({ length: 100 }, (_, i) =>
