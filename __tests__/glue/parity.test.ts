@@ -154,6 +154,25 @@ describe('the Glue job and the local loader read a file the same way', () => {
     });
   });
 
+  test.each([
+    ['a doubled quote', '2024-10-01 10:00:00,101,ONLINE,"a""b"', '""', 'a"b'],
+    ['text after a closing quote', '2024-10-01 10:00:00,101,ONLINE,"x"y', '"y', undefined],
+  ])('%s split across the 1 MiB read boundary: the same on both sides', async (_, line, mark, details) => {
+    await withLake(async (lake, dir) => {
+      const header = 'Done On,Extension,Action,Details\n';
+      const prefix = '2024-10-01 09:00:00,100,ONLINE,';
+      // the mark's first quote is the last byte of the first 1 MiB read
+      const filler = 2 ** 20 - 1 - line.indexOf(mark) - header.length - prefix.length - 1;
+      const csv = join(dir, 'boundary.csv');
+      writeFileSync(csv, `${header}${prefix}${'x'.repeat(filler)}\n${line}\n`);
+      expect(readFileSync(csv).indexOf(mark)).toBe(2 ** 20 - 1);
+      await ingest(lake, csv);
+      const mine = await local(lake);
+      expect(mine.events.find((event) => event[2] === '101')?.[4]).toBe(details);
+      expect(glue(csv)).toEqual(mine);
+    });
+  });
+
   test('one unbalanced quote costs its own line, not the rest of the file', async () => {
     await withLake(async (lake, dir) => {
       const rows = Array.from({ length: 100 }, (_, i) =>
