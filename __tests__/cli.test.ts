@@ -65,7 +65,7 @@ describe('agent-etl', () => {
     expect(result.stdout).toMatch(/2 files, 1 succeeded, 1 failed/);
     const report = await cli('export', 'report', '--lake', lake);
     expect(report.stdout).toBe(
-      'Extension,Interval,Productive Hours\n801,2024-11-05 10:00:00,0.5\n801,2024-11-05 10:30:00,0.16666666666666666\n',
+      'Extension,Interval,Productive Hours\n801,11/5/2024 10:00:00 AM,0.5\n801,11/5/2024 10:30:00 AM,0.17\n',
     );
     const intervals = await cli('export', 'intervals', '--lake', lake);
     expect(intervals.stdout).toBe(

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { objectKeyFor } from '../local/runner';
 import { matchHeader } from '../workflow/input-contract';
+import { resourcesOf, synthPipeline } from './stacks/synth';
 import { dataExports, ingest, intervalRows, withLake, writeCsv } from './support/lake';
 
 describe('header matching', () => {
@@ -195,6 +196,38 @@ describe('lineage in files that do not hold one record per line', () => {
         [6, 'wrong number of fields: expected 4, got 5'],
         [9, 'Done On "not a date" is not an accepted timestamp'],
       ]);
+    });
+  });
+});
+
+describe('accepted Done On range', () => {
+  test('the silver partition projection covers exactly the days the loader accepts', async () => {
+    const events = Object.values(resourcesOf(synthPipeline(), 'aws_glue_catalog_table')).find(
+      (table) => table.name === 'agent_events',
+    );
+    const parameters = (events?.parameters ?? {}) as Record<string, string>;
+    const range = String(parameters['projection.event_date.range']);
+    const match = /^(\d{4}-\d{2}-\d{2}),NOW\+(\d+)DAYS$/.exec(range);
+    expect(match).not.toBeNull();
+    const first = new Date(`${match?.[1]}T00:00:00Z`);
+    const last = new Date(Date.now() + Number(match?.[2]) * 86_400_000);
+    const at = (date: Date, offsetDays: number) =>
+      new Date(date.getTime() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+    await withLake(async (lake, dir) => {
+      await ingest(
+        lake,
+        writeCsv(dir, 'edges.csv', [
+          `${at(first, -1)} 23:59:59,1,ONLINE,`,
+          `${at(first, 0)} 00:00:00,2,ONLINE,`,
+          `${at(last, 0)} 23:59:59,3,ONLINE,`,
+          `${at(last, 1)} 00:00:00,4,ONLINE,`,
+        ]),
+      );
+      const loaded = await lake.query('select extension from agent_events order by extension');
+      expect(loaded.map((row) => row.extension)).toEqual(['2', '3']);
+      const rejected = await lake.query('select source_line, reason from rejected_rows order by source_line');
+      expect(rejected.map((row) => Number(row.source_line))).toEqual([2, 5]);
+      for (const row of rejected) expect(row.reason).toMatch(/is outside the accepted range/);
     });
   });
 });

@@ -262,17 +262,24 @@ describe('values in SQL text', () => {
 });
 
 describe('the report view', () => {
-  test("has the problem statement's column names", async () => {
+  test("has the problem statement's column names, interval format and two-decimal hours", async () => {
     await withLake(async (lake, dir) => {
       await ingest(
         lake,
-        writeCsv(dir, 'v.csv', ['2024-11-18 09:00:00,902,ONLINE,', '2024-11-18 09:15:00,902,LOGOUT,']),
+        writeCsv(dir, 'v.csv', [
+          '2024-11-18 09:00:00,902,ONLINE,',
+          '2024-11-18 09:20:00,902,LOGOUT,',
+          '2024-11-18 21:30:00,903,ONLINE,',
+          '2024-11-18 21:30:01,903,LOGOUT,',
+        ]),
       );
       const rows = await lake.query(
-        `select "Extension", strftime("Interval", '%Y-%m-%d %H:%M:%S') as "Interval", "Productive Hours"
-         from agent_intervals_report`,
+        'select "Extension", "Interval", "Productive Hours" from agent_intervals_report order by 1, 2',
       );
-      expect(rows).toEqual([{ Extension: '902', Interval: '2024-11-18 09:00:00', 'Productive Hours': 0.25 }]);
+      expect(rows).toEqual([
+        { Extension: '902', Interval: '11/18/2024 9:00:00 AM', 'Productive Hours': 0.33 },
+        { Extension: '903', Interval: '11/18/2024 9:30:00 PM', 'Productive Hours': 0 },
+      ]);
     });
   });
 });

@@ -1,6 +1,8 @@
 """Bronze CSV to silver Parquet: the load step of the state machine on AWS Glue.
 
-Reads one bronze object, types it with the shared input contract (workflow/input-contract.json),
+Reads one bronze object's bytes (by bucket and key, in the driver: a daily export fits in its memory),
+splits them into records by the same rule as the local loader (local/record-lines.ts), types them
+with the shared input contract (workflow/input-contract.json),
 writes accepted rows to silver `agent_events` (Parquet, one folder per event date) and the rest to
 `rejected_rows`. No business rule lives here: productive time is computed by sql/ on Athena.
 
@@ -14,10 +16,11 @@ import csv
 import hashlib
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 import boto3
+from botocore.exceptions import ClientError
 from awsglue.context import GlueContext
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
@@ -77,16 +80,40 @@ def read_contract(s3, uri):
     return json.loads(body)
 
 
-def read_header(s3, bucket, key, source):
-    """First line of the object, after checking that its start is UTF-8 text (a BOM is tolerated)."""
-    head = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{SNIFF_BYTES - 1}")["Body"].read()
+def read_object(s3, bucket, key, source):
+    """The object's bytes, read by bucket and key: no character of the key is a pattern or a separator.
+
+    The role has no s3:ListBucket on bronze, and S3 answers 403, not 404, for a missing key without it
+    (GetObject, "Permissions": https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html), so
+    any read error is reported as one line, never interpreted as "missing".
+    """
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "error")
+        raise RefusedFile(f"{source}: cannot read the object ({code}: missing, or not readable by the job)") from None
+
+
+def physical_lines(data):
+    """Lines end at LF; a CR before it is dropped. A last line without a line break counts too."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+def read_header(data, source):
+    """Fields of the first line, after checking that the start is UTF-8 text (a BOM is tolerated)."""
+    head = data[:SNIFF_BYTES]
     if b"\x00" in head:
         raise RefusedFile(f"{source}: not a text file")
     try:
         text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
     except UnicodeDecodeError as error:
         raise RefusedFile(f"{source}: not UTF-8 text (byte {error.start})") from None
-    first_line = text.splitlines()[0] if text else ""
+    first_line = text.split("\n", 1)[0].removesuffix("\r") if text else ""
+    if "\r" in first_line:
+        raise RefusedFile(f"{source}: lines end with a bare carriage return (CR); save the file with LF or CRLF line ends")
     if not first_line.strip():
         raise RefusedFile(f"{source}: empty file or empty header row")
     return next(csv.reader([first_line]))
@@ -104,42 +131,141 @@ def required_indexes(header, required_columns, source):
     return indexes
 
 
+def cut_text(text, limit):
+    """Text cut to at most `limit` UTF-8 bytes on a character boundary, with a marker saying how long it was."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore") + f"\u2026 [cut: {len(data)} bytes in all]"
+
+
+def parse_record(text):
+    """(fields, None) for one record's text (RFC 4180 quoting), or (None, reason)."""
+    fields = []
+    at = 0
+    while True:
+        if at < len(text) and text[at] == '"':
+            value = []
+            start = at + 1
+            while True:
+                quote = text.find('"', start)
+                if quote == -1:
+                    return None, "unterminated quoted field"
+                value.append(text[start:quote])
+                if text[quote + 1 : quote + 2] == '"':
+                    value.append('"')
+                    start = quote + 2
+                    continue
+                at = quote + 1
+                break
+            fields.append("".join(value))
+            if at < len(text) and text[at] != ",":
+                return None, "text after a closing quote"
+        else:
+            comma = text.find(",", at)
+            end = len(text) if comma == -1 else comma
+            value = text[at:end]
+            if '"' in value:
+                return None, "a quote inside an unquoted field"
+            fields.append(value)
+            at = end
+        if at >= len(text):
+            return fields, None
+        at += 1
+
+
+def split_records(lines, width, limits):
+    """(line number, fields or None, reason or None, raw text) per data record; local/record-lines.ts has the same rule.
+
+    Empty lines are skipped. A line with an odd number of quotes opens a quoted field and the next lines
+    join it until the quotes balance, up to maxRecordBytes; if the joined text is not one record of
+    `width` fields, only its first line is rejected and reading goes on at the next line.
+    """
+    max_bytes, raw_bytes = limits["maxRecordBytes"], limits["maxRawTextBytes"]
+
+    def record(number, text):
+        fields, reason = parse_record(text)
+        if fields is not None and len(fields) != width:
+            fields, reason = None, f"wrong number of fields: expected {width}, got {len(fields)}"
+        return (number, fields, reason, cut_text(text, raw_bytes))
+
+    index = 1
+    while index < len(lines):
+        line, number = lines[index], index + 1
+        index += 1
+        if not line:
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            yield (number, None, "not UTF-8 text", cut_text(line.decode("utf-8", "replace"), raw_bytes))
+            continue
+        if len(line) > max_bytes:
+            yield (number, None, f"record longer than {max_bytes} bytes", cut_text(text, raw_bytes))
+            continue
+        if line.count(b'"') % 2 == 0:
+            yield record(number, text)
+            continue
+        texts, size, following, is_open = [text], len(line), index, True
+        while is_open and following < len(lines):
+            nxt = lines[following]
+            following += 1
+            size += 1 + len(nxt)
+            try:
+                nxt_text = nxt.decode("utf-8")
+            except UnicodeDecodeError:
+                break
+            if size > max_bytes:
+                break
+            texts.append(nxt_text)
+            if nxt.count(b'"') % 2 == 1:
+                is_open = False
+        whole = None if is_open else record(number, "\n".join(texts))
+        if whole is not None and whole[1] is not None:
+            yield whole
+            index = following
+            continue
+        yield record(number, text)
+
+
 def parse_done_on(text, formats):
     for pattern in formats:
         try:
-            # Wall-clock time without a zone: kept as is by pinning it to UTC end to end.
+            # Wall-clock time without a zone: kept as is by pinning it to UTC end to end. Python's %Y
+            # takes exactly four digits, so a two-digit year is rejected, never guessed.
             return datetime.strptime(text, pattern).replace(tzinfo=timezone.utc)
         except ValueError:
             continue
     return None
 
 
-def type_rows(lines, indexes, width, formats, source, run_id):
-    """(line text, 0-based line index) -> ("event", row) or ("reject", row); the header and blank lines give nothing."""
-    for raw, index in lines:
-        line = raw.rstrip("\r")
-        number = index + 1
-        if index == 0 or not line.strip():
+def type_records(records, indexes, contract, source, run_id, run_day):
+    """("event", row) or ("reject", row) per record of split_records."""
+    whitespace = contract["whitespace"]
+    formats = contract["timestampFormats"]
+    accepted = contract["acceptedDoneOn"]
+    earliest = date.fromisoformat(accepted["earliest"])
+    latest = run_day + timedelta(days=accepted["latestDaysAfterRunDay"])
+    for number, fields, malformed, raw in records:
+        if fields is None:
+            yield ("reject", (source, number, malformed, raw, run_id))
             continue
-        fields = next(csv.reader([line]), [])
-        if len(fields) != width:
-            reason = f"wrong number of fields: expected {width}, got {len(fields)}"
-            yield ("reject", (source, number, reason, line, run_id))
-            continue
-        done_on_text = fields[indexes["done_on"]].strip()
+        done_on_text = fields[indexes["done_on"]].strip(whitespace)
         done_on = parse_done_on(done_on_text, formats)
-        extension = fields[indexes["extension"]].strip()
+        extension = fields[indexes["extension"]].strip(whitespace)
         reasons = []
         if done_on is None:
             shown = f'"{done_on_text}"' if done_on_text else "empty"
             reasons.append(f"Done On {shown} is not an accepted timestamp")
+        elif not earliest <= done_on.date() <= latest:
+            reasons.append(f'Done On "{done_on_text}" is outside the accepted range, {earliest} to {latest}')
         if not extension:
             reasons.append("Extension is empty")
         if reasons:
-            yield ("reject", (source, number, "; ".join(reasons), line, run_id))
+            yield ("reject", (source, number, "; ".join(reasons), raw, run_id))
         else:
-            action = fields[indexes["action"]].strip()
-            details = fields[indexes["details"]].strip()
+            action = fields[indexes["action"]].strip(whitespace)
+            details = fields[indexes["details"]].strip(whitespace)
             yield ("event", (done_on, extension, action, details, source, number, run_id))
 
 
@@ -158,9 +284,11 @@ def delete_keys(s3, bucket, keys):
 def publish(s3, bucket, staging, source, source_id):
     """Moves staged files to their table folders as `<source-id>-<n>.parquet`, then drops the object's earlier files."""
     manifest_key = f"{MANIFEST_PREFIX}/{source_id}.json"
-    try:
+    # Listed before it is read: with s3:ListBucket granted only under an s3:prefix condition, a GetObject
+    # of a missing key may answer 403 rather than 404, so "missing" is never inferred from an error.
+    if manifest_key in set(list_keys(s3, bucket, manifest_key)):
         earlier = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())["files"]
-    except s3.exceptions.NoSuchKey:
+    else:
         earlier = []
     published = []
     counters = {}
@@ -189,21 +317,18 @@ def main():
     s3 = boto3.client("s3")
 
     contract = read_contract(s3, args["contract_path"])
-    header = read_header(s3, bucket, key, source)
+    data = read_object(s3, bucket, key, source)
+    header = read_header(data, source)
     indexes = required_indexes(header, contract["requiredColumns"], source)
-    formats = contract["timestampFormats"]
-    width = len(header)
-
-    typed = (
-        spark.sparkContext.textFile(f"s3://{bucket}/{key}")
-        .zipWithIndex()
-        .mapPartitions(lambda lines: type_rows(lines, indexes, width, formats, source, run_id))
-        .cache()
-    )
-    events = spark.createDataFrame(typed.filter(lambda row: row[0] == "event").map(lambda row: row[1]), EVENT_SCHEMA)
-    rejects = spark.createDataFrame(typed.filter(lambda row: row[0] == "reject").map(lambda row: row[1]), REJECT_SCHEMA)
-    if events.limit(1).count() == 0:
-        raise RefusedFile(f"{source}: no valid row")
+    run_day = datetime.now(timezone.utc).date()
+    records = split_records(physical_lines(data), len(header), contract["records"])
+    typed = list(type_records(records, indexes, contract, source, run_id, run_day))
+    event_rows = [row for kind, row in typed if kind == "event"]
+    reject_rows = [row for kind, row in typed if kind == "reject"]
+    if not event_rows:
+        raise RefusedFile(f"{source}: no valid row ({len(reject_rows)} rejected)")
+    events = spark.createDataFrame(event_rows, EVENT_SCHEMA)
+    rejects = spark.createDataFrame(reject_rows, REJECT_SCHEMA)
 
     staging = f"{STAGING_PREFIX}/{run_id}"
     (

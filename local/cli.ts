@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkAfterRun, runCheckCommand } from './check/command';
@@ -11,26 +11,66 @@ import { backfillCommand, processIo, rerunCommand, statusCommand } from './ops/c
 import { LocalTarget } from './ops/local-target';
 import { DEFAULT_OUTPUTS_FILE, type OpsTarget } from './ops/target';
 import { type FileRun, runFile, successPath } from './runner';
+import { validateSettings } from './settings';
 
 const DEFAULT_LAKE = 'lake';
 
+/** Digits only, up to 2^53 - 1: `1e3`, `0x10`, `-1` and `1.5` are refused here, not by the engine. */
 function positiveInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError('expected a whole number (digits only)');
   return n;
 }
 
-/** Files named on the command line; a directory stands for the .csv files in it, in name order. */
-function expandInputs(paths: readonly string[]): string[] {
-  return paths.flatMap((path) => {
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (!stats) throw new InvalidArgumentError(`${path}: no such file or directory`);
-    if (!stats.isDirectory()) return [path];
-    return readdirSync(path)
+/** A real calendar day, YYYY-MM-DD: `2024-02-30` and an empty value are refused, not rolled over or ignored. */
+function calendarDay(value: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const date = match ? new Date(`${value}T00:00:00Z`) : undefined;
+  if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value)
+    throw new InvalidArgumentError(`expected a calendar day YYYY-MM-DD, got '${value}'`);
+  return value;
+}
+
+/** What a path names, or why it cannot be read as a file. */
+function fileProblem(path: string): string | undefined {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (!stats) {
+    return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()
+      ? 'a symbolic link to nothing'
+      : 'no such file or directory';
+  }
+  if (stats.isDirectory()) return 'a directory, not a file';
+  if (!stats.isFile()) return 'not a regular file';
+  return undefined;
+}
+
+/**
+ * Files named on the command line; a directory stands for the .csv entries in it, in name order. An
+ * entry that cannot be read as a file (a dangling link, a directory named x.csv) is one problem line;
+ * the other files still run.
+ */
+function expandInputs(paths: readonly string[]): { files: string[]; problems: string[] } {
+  const files: string[] = [];
+  const problems: string[] = [];
+  const take = (path: string) => {
+    const problem = fileProblem(path);
+    if (problem) problems.push(`${path}: ${problem}`);
+    else files.push(path);
+  };
+  for (const path of paths) {
+    if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+      take(path);
+      continue;
+    }
+    readdirSync(path)
       .filter((name) => name.toLowerCase().endsWith('.csv'))
       .sort()
-      .map((name) => join(path, name));
-  });
+      .forEach((name) => {
+        take(join(path, name));
+      });
+  }
+  return { files, problems };
 }
 
 const number = (n: number) => n.toLocaleString('en-US');
@@ -71,8 +111,17 @@ async function runCommand(
   inputs: string[],
   options: { lake: string; wait: number; check: boolean; key?: string },
 ): Promise<number> {
-  const files = expandInputs(inputs);
-  if (files.length === 0) throw new InvalidArgumentError(`no .csv files in ${inputs.join(', ')}`);
+  await validateSettings(process.env);
+  const { files, problems } = expandInputs(inputs);
+  if (files.length === 0 && problems.length === 0)
+    throw new InvalidArgumentError(`no .csv files in ${inputs.join(', ')}`);
+  const reportProblems = () => {
+    for (const problem of problems) process.stderr.write(`error: ${problem}\n`);
+  };
+  if (files.length === 0) {
+    reportProblems();
+    return 1;
+  }
   if (options.key && files.length > 1)
     throw new InvalidArgumentError('--key names one object: give one file');
   return withLakeLock(options.lake, options.wait, async () => {
@@ -117,11 +166,12 @@ async function runCommand(
         process.stdout.write(
           `coverage of the days the runs touched (details: agent-etl check --day DAY):\n${coverage}\n`,
         );
+      reportProblems();
       for (const run of runs.filter((r) => r.status === 'FAILED')) {
         const reason = (run.error ?? 'failed').replace(`${run.sourceObject}: `, '');
         process.stderr.write(`error: ${run.file}: ${reason}\n`);
       }
-      return runs.some((run) => run.status === 'FAILED') ? 1 : 0;
+      return problems.length > 0 || runs.some((run) => run.status === 'FAILED') ? 1 : 0;
     } finally {
       bar?.stop();
       lake.close();
@@ -138,22 +188,45 @@ function assertLakeExists(root: string): void {
   }
 }
 
+/** An export written into the lake could replace its database or its files: refused. */
+function assertOutsideLake(out: string, lake: string): void {
+  const real = (path: string): string => {
+    const parent = dirname(path);
+    if (existsSync(path)) return realpathSync(path);
+    return parent === path ? path : join(real(parent), basename(path));
+  };
+  const lakeDir = real(resolve(lake));
+  const target = real(resolve(out));
+  if (target === lakeDir || target.startsWith(`${lakeDir}${sep}`)) {
+    throw new InvalidArgumentError(
+      `--out ${out} is inside the lake ${lakeDir}; write the export to a file outside it`,
+    );
+  }
+}
+
 async function exportCommand(
   table: ExportName,
   options: { lake: string; format: ExportFormat; out?: string; limit?: number; wait: number },
 ): Promise<number> {
+  await validateSettings(process.env);
   assertLakeExists(options.lake);
-  return withLakeLock(options.lake, options.wait, async () => {
-    const lake = await Lake.open(options.lake);
-    try {
-      const text = formatTable(await exportTable(lake, table, options.limit), options.format);
-      if (options.out) writeFileSync(options.out, text);
-      else process.stdout.write(text);
-      return 0;
-    } finally {
-      lake.close();
-    }
-  });
+  if (options.out) assertOutsideLake(options.out, options.lake);
+  return withLakeLock(
+    options.lake,
+    options.wait,
+    async () => {
+      const lake = await Lake.open(options.lake, { readOnly: true });
+      try {
+        const text = formatTable(await exportTable(lake, table, options.limit), options.format);
+        if (options.out) writeFileSync(options.out, text);
+        else process.stdout.write(text);
+        return 0;
+      } finally {
+        lake.close();
+      }
+    },
+    { reader: true },
+  );
 }
 
 // Operations: status, rerun, backfill, on the local lake (default) or a deployed environment (--aws).
@@ -319,9 +392,19 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .description('count the 30-minute intervals with data in a day or a 24-hour window; alert on gaps')
     .addOption(lakeOption())
     .addOption(
-      new Option('--day <date>', 'calendar day to check, YYYY-MM-DD (default: yesterday)').conflicts('end'),
+      new Option('--day <date>', 'calendar day to check, YYYY-MM-DD (default: yesterday)')
+        .argParser(calendarDay)
+        .conflicts('end'),
     )
-    .option('--end <timestamp>', "end (exclusive) of the 24 hours to check, 'YYYY-MM-DD HH:MM:SS'")
+    .addOption(
+      new Option(
+        '--end <timestamp>',
+        "end (exclusive) of the 24 hours to check, 'YYYY-MM-DD HH:MM:SS'",
+      ).argParser((value: string) => {
+        if (value.trim() === '') throw new InvalidArgumentError("expected 'YYYY-MM-DD HH:MM:SS', got ''");
+        return value;
+      }),
+    )
     .option('--timezone <zone>', 'IANA time zone of the contact center (default: AGENT_ETL_TIMEZONE or UTC)')
     .option('--json', 'print the result as JSON', false)
     .addOption(waitOption())
@@ -334,6 +417,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
         json: boolean;
         wait: number;
       }) => {
+        await validateSettings(process.env);
         assertLakeExists(options.lake);
         const result = await withLakeLock(options.lake, options.wait, async () => {
           const lake = await Lake.open(options.lake);
@@ -381,9 +465,16 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .requiredOption('--out <file>', 'CSV file to write')
     .addOption(new Option('--extensions <n>', 'agent extensions').argParser(positiveInteger).default(50))
     .addOption(new Option('--days <n>', 'days').argParser(positiveInteger).default(7))
-    .option('--start <date>', 'first day, YYYY-MM-DD', '2024-11-04')
+    .addOption(
+      new Option('--start <date>', 'first day, YYYY-MM-DD').argParser(calendarDay).default('2024-11-04'),
+    )
     .addOption(new Option('--seed <n>', 'random seed').argParser(positiveInteger).default(1))
     .addOption(new Option('--events <n>', 'stop after this many events').argParser(positiveInteger))
+    .option('--around-the-clock', 'a 24/7 center: three desk agents cover every hour of every day', false)
+    .option('--outage-start <time>', "a phone-system outage from 'YYYY-MM-DD HH:MM': every agent logged out")
+    .addOption(
+      new Option('--outage-minutes <n>', 'how long the outage lasts').argParser(positiveInteger).default(120),
+    )
     .action((options) => {
       const result = generateEvents(resolve(options.out), {
         extensions: options.extensions,
@@ -391,6 +482,10 @@ function buildProgram(setExitCode: (code: number) => void): Command {
         start: options.start,
         seed: options.seed,
         maxEvents: options.events,
+        aroundTheClock: options.aroundTheClock,
+        outage: options.outageStart
+          ? { start: options.outageStart, minutes: options.outageMinutes }
+          : undefined,
       });
       process.stdout.write(
         `wrote ${number(result.events)} events (${number(result.bytes)} bytes) to ${options.out}\n`,

@@ -28,14 +28,11 @@ const EXPORT_QUERIES: Record<ExportName, string> = {
       active_intervals
     from weekly_summary
     order by extension, week_start`,
-  // The problem statement's shape, through the report view: Extension, Interval, Productive Hours.
+  // The problem statement's shape, as the report view prints it: Extension, Interval, Productive Hours.
   report: `
-    select
-      "Extension",
-      strftime("Interval", '%Y-%m-%d %H:%M:%S') as "Interval",
-      "Productive Hours"
+    select "Extension", "Interval", "Productive Hours"
     from agent_intervals_report
-    order by "Extension", "Interval"`,
+    order by "Extension", strptime("Interval", '%m/%d/%Y %I:%M:%S %p')`,
   rejects: `
     select source_object, source_line, reason, raw_line
     from rejected_rows
@@ -81,7 +78,38 @@ export async function exportTable(lake: Lake, name: ExportName, limit?: number):
   return { columns: reader.columnNames(), rows };
 }
 
+/** A number as a spreadsheet reads it: plain decimal digits, never an exponent (`2.7e-7` is `0.00000027`). */
+function plainNumber(value: number): string {
+  const text = String(value);
+  const match = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!match) return text;
+  const [, sign, first, rest = '', exponent] = match;
+  const digits = `${first}${rest}`;
+  const point = 1 + Number(exponent);
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/** Text a spreadsheet would run as a formula (OWASP, CSV Injection): it starts with = + - @, a tab or a CR. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A CSV cell: numbers in plain decimals; text that could start a formula is prefixed with `'`, as
+ * https://owasp.org/www-community/attacks/CSV_Injection advises, unless it is a number.
+ */
+function csvCell(value: string | number | boolean | null): string | boolean | null {
+  if (typeof value === 'number') return plainNumber(value);
+  if (typeof value === 'string' && FORMULA_START.test(value) && !NUMBER.test(value)) return `'${value}`;
+  return value;
+}
+
+/** CSV for spreadsheets (see csvCell); JSON as the values are. */
 export function formatTable(table: ExportTable, format: ExportFormat): string {
   if (format === 'json') return `${JSON.stringify(table.rows, null, 2)}\n`;
-  return stringify(table.rows, { header: true, columns: table.columns });
+  const rows = table.rows.map((row) =>
+    Object.fromEntries(Object.entries(row).map(([key, value]) => [key, csvCell(value)])),
+  );
+  return stringify(rows, { header: true, columns: table.columns });
 }

@@ -10,6 +10,13 @@ export interface GenerateOptions {
   readonly seed: number;
   /** Stop after this many events (the bench asks for an exact size). */
   readonly maxEvents?: number;
+  /**
+   * A 24/7 center: three desk agents (the extensions after the others) cover 00:00-08:00, 08:00-16:00
+   * and 16:00-24:00 every day, and no event falls after the last day.
+   */
+  readonly aroundTheClock?: boolean;
+  /** A phone-system outage: every agent on shift is logged out at `start` and back in `minutes` later. */
+  readonly outage?: { readonly start: string; readonly minutes: number };
 }
 
 export interface GenerateResult {
@@ -94,10 +101,63 @@ function shiftEvents(rnd: () => number, shift: Shift): [number, string, string][
   return events;
 }
 
+/** A desk agent's shift: logged in and online from start to end (seconds from the first day's midnight). */
+function deskShift(start: number, end: number): [number, string, string][] {
+  return [
+    [start, 'LOGIN', ''],
+    [start + 30, 'ONLINE', ''],
+    [end, 'LOGOUT', ''],
+  ];
+}
+
+/**
+ * One agent's events with an outage applied: none inside `[from, to + 30 s)`; an agent on shift at
+ * `from` is logged out then, and logged back in (and online) at `to` when the shift goes on.
+ */
+function withOutage(
+  events: [number, string, string][],
+  from: number,
+  to: number,
+): [number, string, string][] {
+  const first = events[0]?.[0] ?? 0;
+  const last = events.at(-1)?.[0] ?? 0;
+  if (last < from || first >= to) return events;
+  const back: [number, string, string][] = [
+    [to, 'LOGIN', ''],
+    [to + 30, 'ONLINE', ''],
+  ];
+  return [
+    ...events.filter(([second]) => second < from),
+    ...(first < from ? [[from, 'LOGOUT', ''] as [number, string, string]] : []),
+    ...(last > to + 30 ? back : []),
+    ...events.filter(([second]) => second >= to + 30),
+  ];
+}
+
+const OUTAGE_START = /^(\d{4}-\d{2}-\d{2}) (\d{2}):(\d{2})$/;
+
+/** Seconds from the first day's midnight to the outage's start and end. */
+function outageWindow(startMs: number, outage: { start: string; minutes: number }): [number, number] {
+  const match = OUTAGE_START.exec(outage.start);
+  const at = match ? Date.parse(`${match[1]}T${match[2]}:${match[3]}:00Z`) : Number.NaN;
+  if (
+    Number.isNaN(at) ||
+    new Date(at).toISOString().slice(0, 16) !== `${match?.[1]}T${match?.[2]}:${match?.[3]}`
+  )
+    throw new Error(`the outage start must be 'YYYY-MM-DD HH:MM', got '${outage.start}'`);
+  const from = (at - startMs) / 1000;
+  return [from, from + outage.minutes * MINUTE];
+}
+
 /** Writes a realistic, deterministic agent-event CSV. */
 export function generateEvents(file: string, options: GenerateOptions): GenerateResult {
   const startMs = Date.parse(`${options.start}T00:00:00Z`);
-  if (Number.isNaN(startMs)) throw new Error(`--start must be YYYY-MM-DD, got ${options.start}`);
+  if (Number.isNaN(startMs) || new Date(startMs).toISOString().slice(0, 10) !== options.start)
+    throw new Error(`--start must be a calendar day YYYY-MM-DD, got ${options.start}`);
+  const [outageFrom, outageTo] = options.outage
+    ? outageWindow(startMs, options.outage)
+    : [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const end = options.aroundTheClock ? options.days * DAY : Number.POSITIVE_INFINITY;
   const rnd = random(options.seed);
   const format = formatter(startMs);
   const limit = options.maxEvents ?? Number.POSITIVE_INFINITY;
@@ -108,6 +168,14 @@ export function generateEvents(file: string, options: GenerateOptions): Generate
   const flush = () => {
     bytes += writeSync(fd, buffer);
     buffer = '';
+  };
+  const write = (extension: string, shift: [number, string, string][]) => {
+    for (const [second, action, details] of withOutage(shift, outageFrom, outageTo)) {
+      if (events >= limit || second >= end) break;
+      buffer += `${format(0, second)},${extension},${action},${details}\n`;
+      events++;
+    }
+    if (buffer.length > 1 << 20) flush();
   };
   try {
     const nightAgent = Array.from({ length: options.extensions }, () => rnd() < 0.15);
@@ -120,13 +188,20 @@ export function generateEvents(file: string, options: GenerateOptions): Generate
           ? 21 * 3600 + Math.floor(rnd() * 7200)
           : 6 * 3600 + Math.floor(rnd() * 4 * 3600);
         const shift = { start, length: Math.floor((7.5 + rnd() * 2) * 3600) };
-        const extension = String(101 + agent);
-        for (const [second, action, details] of shiftEvents(rnd, shift)) {
-          if (events >= limit) break;
-          buffer += `${format(day, second)},${extension},${action},${details}\n`;
-          events++;
+        write(
+          String(101 + agent),
+          shiftEvents(rnd, shift).map(([second, action, details]) => [day * DAY + second, action, details]),
+        );
+      }
+      if (options.aroundTheClock) {
+        for (let desk = 0; desk < 3; desk++) {
+          const from = day * DAY + desk * 8 * 3600;
+          // The last desk logs out a second before midnight, so no day gets a lone event.
+          write(
+            String(101 + options.extensions + desk),
+            deskShift(from, from + 8 * 3600 - (desk === 2 ? 1 : 0)),
+          );
         }
-        if (buffer.length > 1 << 20) flush();
       }
     }
     flush();

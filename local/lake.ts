@@ -77,31 +77,44 @@ export class Lake implements QueryEngine {
     readonly paths: LakePaths,
     private readonly instance: DuckDBInstance,
     readonly connection: DuckDBConnection,
+    private readonly readOnly: boolean,
   ) {}
 
-  static async open(root: string): Promise<Lake> {
+  /**
+   * Opens the lake at `root`. With `readOnly`, nothing on disk is written (a read-only lake, or one
+   * whose files belong to someone else, can be exported): DuckDB opens the file read-only, replaying
+   * any write-ahead log in memory, and the macros and views are made session-local (temp) objects.
+   */
+  static async open(root: string, options: { readOnly?: boolean } = {}): Promise<Lake> {
     const paths = lakePaths(root);
-    for (const dir of [paths.root, paths.bronze, paths.silver, paths.outbox])
-      mkdirSync(dir, { recursive: true });
+    const readOnly = options.readOnly === true;
+    if (!readOnly) {
+      for (const dir of [paths.root, paths.bronze, paths.silver, paths.outbox])
+        mkdirSync(dir, { recursive: true });
+    }
     const instance = await DuckDBInstance.create(paths.warehouse, {
       preserve_insertion_order: 'true',
       memory_limit: process.env.AGENT_ETL_MEMORY_LIMIT ?? DEFAULT_MEMORY_LIMIT,
+      ...(readOnly ? { access_mode: 'READ_ONLY' } : {}),
     });
     const connection = await instance.connect();
-    const lake = new Lake(paths, instance, connection);
+    const lake = new Lake(paths, instance, connection, readOnly);
+    const definitions = (sql: string) => (readOnly ? sql.replaceAll(/create or replace /gi, '$&temp ') : sql);
     await lake.exec("set TimeZone = 'UTC'");
-    await lake.exec(readFileSync(join(__dirname, '..', 'local', 'prelude.sql'), 'utf8'));
-    for (const table of MANAGED_TABLES) {
-      await lake.exec(`create table if not exists ${table.name} (${columnList(table)})`);
-      // A lake made by an earlier version gains the columns added since (as a Glue table update would).
-      for (const c of table.columns) {
-        await lake.exec(
-          `alter table ${table.name} add column if not exists ${c.name} ${DUCKDB_TYPES[c.type]}`,
-        );
+    await lake.exec(definitions(readFileSync(join(__dirname, '..', 'local', 'prelude.sql'), 'utf8')));
+    if (!readOnly) {
+      for (const table of MANAGED_TABLES) {
+        await lake.exec(`create table if not exists ${table.name} (${columnList(table)})`);
+        // A lake made by an earlier version gains the columns added since (as a Glue table update would).
+        for (const c of table.columns) {
+          await lake.exec(
+            `alter table ${table.name} add column if not exists ${c.name} ${DUCKDB_TYPES[c.type]}`,
+          );
+        }
       }
     }
     await lake.refreshSilver();
-    for (const file of SETUP_FILES) await lake.exec(readSql(file));
+    for (const file of SETUP_FILES) await lake.exec(definitions(readSql(file)));
     return lake;
   }
 
@@ -118,7 +131,7 @@ export class Lake implements QueryEngine {
               : ''
           })`
         : emptySelect(table);
-      await this.exec(`create or replace view ${table.name} as ${source}`);
+      await this.exec(`create or replace ${this.readOnly ? 'temp ' : ''}view ${table.name} as ${source}`);
     }
   }
 

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
+  copyFileSync,
   existsSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -12,10 +14,18 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { matchHeader, type RequiredColumn, TIMESTAMP_FORMATS } from '../workflow/input-contract';
+import {
+  ACCEPTED_DONE_ON,
+  latestAcceptedDay,
+  matchHeader,
+  RECORD_LIMITS,
+  type RequiredColumn,
+  TIMESTAMP_FORMATS,
+  WHITESPACE,
+} from '../workflow/input-contract';
 import { AGENT_EVENTS, REJECTED_ROWS } from '../workflow/tables';
 import { type Lake, silverTableDir, sqlLiteral } from './lake';
-import { countLines, recordStartLines } from './record-lines';
+import { measureLines, splitRecords } from './record-lines';
 
 /** A file the pipeline will not take at all; nothing of it reaches silver or gold. */
 export class FileRefusedError extends Error {
@@ -44,14 +54,7 @@ export interface LoadResult {
 const SNIFF_BYTES = 64 * 1024;
 
 /** The loader's scratch tables, dropped before and after each load. */
-const DROP_LOAD_TABLES = [
-  'load_errors',
-  'load_scans',
-  'load_rows',
-  'load_line_steps',
-  'load_record_lines',
-  'load_reject_lines',
-]
+const DROP_LOAD_TABLES = ['load_errors', 'load_scans', 'load_rows', 'load_split']
   .map((table) => `drop table if exists ${table};`)
   .join(' ');
 
@@ -86,6 +89,11 @@ function readHeader(
   if (end < 0 && size > SNIFF_BYTES)
     throw new FileRefusedError(display, 'no header line in the first 64 KiB');
   const headerLine = end < 0 ? text : text.slice(0, end);
+  if (headerLine.includes('\r'))
+    throw new FileRefusedError(
+      display,
+      'lines end with a bare carriage return (CR); save the file with LF or CRLF line ends',
+    );
   let header: string[];
   try {
     header = (parse(headerLine, { bom: true, relax_column_count: true }) as string[][])[0] ?? [];
@@ -102,100 +110,157 @@ function readHeader(
   return { header, indexes: match.indexes };
 }
 
+/** A field with every Unicode whitespace character trimmed from both ends, '' for none. */
+const trimmed = (column: string) => `trim(coalesce(${column}, ''), ${sqlLiteral(WHITESPACE)})`;
+
+/** A year of four digits: strptime's %Y also takes `24` (year 24); the contract never guesses a century. */
+const FOUR_DIGIT_YEAR = "'(^|[^0-9])[0-9]{4}([^0-9]|$)'";
+
 /**
- * The first accepted format that parses the text, as is, then trimmed. One try per format (DuckDB
- * stops at the first that matches for each row), cheaper than a list of formats or trimming every value.
+ * Types the records of `relation` (columns source_line, malformed, raw_line, c0..cN): trimmed fields,
+ * `Done On` parsed by the first accepted format and checked against the accepted range, and the
+ * reason a record is rejected (null when it loads).
  */
-const parseDoneOn = (column: string) =>
-  `coalesce(${[column, `trim(${column})`]
-    .flatMap((text) => TIMESTAMP_FORMATS.map((format) => `try_strptime(${text}, ${sqlLiteral(format)})`))
-    .join(', ')})`;
+function typedSelect(relation: string, indexes: Record<RequiredColumn, number>, runDay: Date): string {
+  const earliest = ACCEPTED_DONE_ON.earliest;
+  const latest = latestAcceptedDay(runDay);
+  const formats = TIMESTAMP_FORMATS.map((format) => `try_strptime(done_on_text, ${sqlLiteral(format)})`);
+  return `
+    select
+      done_on, extension, action, details, source_line, raw_line,
+      coalesce(malformed, nullif(concat_ws('; ',
+        case
+          when done_on is null then 'Done On ' || case when done_on_text = '' then 'empty' else '"' || done_on_text || '"' end || ' is not an accepted timestamp'
+          when done_on < date '${earliest}' or done_on >= date '${latest}' + interval 1 day
+            then 'Done On "' || done_on_text || '" is outside the accepted range, ${earliest} to ${latest}'
+        end,
+        case when extension = '' then 'Extension is empty' end), '')) as reason
+    from (
+      select *,
+        case
+          when year(parsed) between 1000 and 9999 then parsed
+          when year(parsed) < 1000 and regexp_matches(done_on_text, ${FOUR_DIGIT_YEAR}) then parsed
+        end as done_on
+      from (
+        select *, coalesce(${formats.join(', ')}) as parsed
+        from (
+          select
+            source_line, malformed, raw_line,
+            ${trimmed(`c${indexes.done_on}`)} as done_on_text,
+            ${trimmed(`c${indexes.extension}`)} as extension,
+            ${trimmed(`c${indexes.action}`)} as action,
+            ${trimmed(`c${indexes.details}`)} as details
+          from ${relation}
+        )
+      )
+    )`;
+}
 
-/** Trimmed text, '' for an empty field; trims only the values that need it. */
-const trimmed = (column: string) =>
-  `case when starts_with(${column}, ' ') or ends_with(${column}, ' ') then trim(${column}) else coalesce(${column}, '') end`;
-
-/** A CSV field as it would be written back: quoted when it must be. */
-const CSV_FIELD = (column: string) =>
-  `case when ${column} is null then '' when regexp_matches(${column}, '[",\\r\\n]') then '"' || replace(${column}, '"', '""') || '"' else ${column} end`;
-
-async function appendPairs(lake: Lake, table: string, pairs: readonly [number, number][]): Promise<void> {
-  const appender = await lake.connection.createAppender(table);
-  for (const [first, second] of pairs) {
-    appender.appendBigInt(BigInt(first));
-    appender.appendBigInt(BigInt(second));
+/**
+ * Reads the file with the JavaScript splitter (record-lines.ts, the Glue job's rule) into
+ * `load_split`: exact physical line numbers, raw text as written, a reason for each malformed record.
+ */
+async function splitIntoTable(lake: Lake, path: string, width: number): Promise<void> {
+  const raw = Array.from({ length: width }, (_, i) => `c${i} varchar`);
+  await lake.exec(
+    `create temp table load_split (source_line bigint, malformed varchar, raw_line varchar, ${raw.join(', ')})`,
+  );
+  const appender = await lake.connection.createAppender('load_split');
+  for await (const record of splitRecords(path, width, RECORD_LIMITS)) {
+    appender.appendBigInt(BigInt(record.line));
+    if (record.reason === undefined) appender.appendNull();
+    else appender.appendVarchar(record.reason);
+    appender.appendVarchar(record.raw);
+    for (let i = 0; i < width; i++) {
+      const value = record.fields?.[i];
+      if (value === undefined) appender.appendNull();
+      else appender.appendVarchar(value);
+    }
     appender.endRow();
   }
   appender.closeSync();
 }
 
 /**
- * Numbers the records: `load_rows` gets the line each accepted record starts on (the returned relation),
- * and `load_reject_lines` maps a line the CSV reader reported for a rejected record to its true line.
- * A file with one line per record (the usual export) is cheap: the record number, shifted past the
- * records the reader rejected, whose reported lines are then exact. Otherwise (quoted line breaks,
- * blank lines) every start line comes from a second parse; if that parse cannot follow the file, the
- * cheap numbering stands.
+ * Types the file into `load_rows` and returns the relation of its records with their line numbers.
+ * First DuckDB's parallel CSV reader; its result stands only when the file is plain (every record on
+ * one line of at most maxRecordBytes, no blank line, RFC 4180 quoting, nothing rejected), so that
+ * line = record number + 1 and DuckDB's fields are the splitter's.
+ * Anything else is read again by the splitter, which numbers physical lines exactly, keeps the raw
+ * text and limits what a stray quote or an over-long record can cost.
  */
-async function numberRecords(
+async function typeRecords(
   lake: Lake,
   path: string,
-  physicalLines: number,
-  typedRecords: number,
-  malformed: number,
+  header: readonly string[],
+  indexes: Record<RequiredColumn, number>,
+  runDay: Date,
 ): Promise<string> {
-  await lake.exec('create table load_reject_lines (reader_line bigint, line bigint)');
-  if (physicalLines !== 1 + typedRecords + malformed) {
-    const lines = await recordStartLines(path);
-    if (lines?.wellFormed.length === typedRecords && lines.wrongFieldCount.length === malformed) {
-      const reported = await lake.query('select distinct line from load_errors order by line');
-      await lake.exec('create table load_record_lines (record bigint, line bigint)');
-      await appendPairs(
-        lake,
-        'load_record_lines',
-        lines.wellFormed.map((line, record) => [record, line]),
-      );
-      await appendPairs(
-        lake,
-        'load_reject_lines',
-        reported.map((row, index) => [Number(row.line), lines.wrongFieldCount[index] ?? 0]),
-      );
-      return '(select r.*, l.line as source_line from load_rows as r join load_record_lines as l on l.record = r.rowid)';
+  const raw = header.map((_, i) => `c${i}`);
+  // Measured while DuckDB reads the file. (An unreadable file just means the splitter reads it.)
+  const measured = measureLines(path).catch(() => undefined);
+  try {
+    await lake.exec(`
+      create temp table load_rows as
+      ${typedSelect(
+        `(select null::bigint as source_line, null::varchar as malformed, null::varchar as raw_line, *
+          from read_csv(${sqlLiteral(path)},
+            delim = ',', quote = '"', escape = '"', header = true, auto_detect = false, strict_mode = true,
+            columns = {${raw.map((c) => `'${c}': 'varchar'`).join(', ')}},
+            store_rejects = true, rejects_table = 'load_errors', rejects_scan = 'load_scans'))`,
+        indexes,
+        runDay,
+      )}`);
+    const [counts] = await lake.query(`
+      select count(*) as records, count(*) filter (where reason is not null) as rejected,
+        (select count(*) from load_errors) as errors
+      from load_rows`);
+    const lines = await measured;
+    if (
+      lines &&
+      !lines.irregularQuotes &&
+      lines.longest <= RECORD_LIMITS.maxRecordBytes &&
+      Number(counts?.errors) === 0 &&
+      Number(counts?.rejected) === 0 &&
+      lines.lines === 1 + Number(counts?.records)
+    ) {
+      return '(select * replace (rowid + 2 as source_line) from load_rows)';
     }
+  } catch {
+    // DuckDB's reader refused the file (mixed line ends, a line past its maximum): the splitter reads it.
+    await measured;
   }
-  // Each record takes the next line not used by a record the CSV reader rejected.
-  await lake.exec(`
-    create temp table load_line_steps as
-    with rejected_lines as (
-      select distinct line from load_errors
-    ),
-    gaps as (
-      select
-        line - 2 - (row_number() over (order by line) - 1) as records_before,
-        row_number() over (order by line) as rejected_so_far
-      from rejected_lines
-    )
-    select records_before, max(rejected_so_far) as rejected_so_far
-    from gaps
-    group by records_before`);
-  return malformed === 0
-    ? '(select *, rowid + 2 as source_line from load_rows)'
-    : `(select r.*, r.rowid + 2 + coalesce(s.rejected_so_far, 0) as source_line
-        from load_rows as r asof left join load_line_steps as s on r.rowid + 1 > s.records_before)`;
+  await lake.exec(DROP_LOAD_TABLES);
+  await splitIntoTable(lake, path, header.length);
+  await lake.exec(`create temp table load_rows as ${typedSelect('load_split', indexes, runDay)}`);
+  return 'load_rows';
+}
+
+/** The bronze object under a name of the loader's own, so that no character of its key is read as a pattern. */
+function stageInput(path: string, staging: string): string {
+  const input = join(staging, 'object.csv');
+  try {
+    linkSync(path, input);
+  } catch {
+    copyFileSync(path, input);
+  }
+  return input;
 }
 
 /**
  * The local counterpart of the Glue job: bronze CSV -> typed silver Parquet partitioned by event date,
  * with rejected rows kept beside it. Writes to a staging folder, then moves files into place, so a
- * refused file leaves silver as it was.
+ * refused file leaves silver as it was. `runDay` (UTC) bounds the accepted `Done On` dates.
  */
-export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promise<LoadResult> {
+export async function loadBronzeObject(
+  lake: Lake,
+  request: LoadRequest,
+  runDay: Date = new Date(),
+): Promise<LoadResult> {
   const sourceObject = `${request.bucket}/${request.key}`;
   const path = join(lake.paths.bronze, request.key);
   if (!existsSync(path)) throw new FileRefusedError(sourceObject, 'no such object in bronze');
   const { header, indexes } = readHeader(path, sourceObject);
-  const raw = header.map((_, i) => `c${i}`);
-  const col = (i: number) => `c${i}`;
   const id = sourceId(sourceObject);
   // Each run's files carry its tag: the object's published version (its latest successful run) stays
   // until a newer run of the object succeeds, since a run that fails must leave it standing.
@@ -215,73 +280,17 @@ export async function loadBronzeObject(lake: Lake, request: LoadRequest): Promis
 
   try {
     await lake.exec(DROP_LOAD_TABLES);
-    // Counted while DuckDB reads the file: tells whether every record takes one line. (An unreadable
-    // count just means the slower, exact numbering is tried.)
-    const physicalLines = countLines(path).catch(() => Number.NaN);
-    // One parallel pass over the file. The table keeps file order, so rowid + 1 is the record number.
-    await lake.exec(`
-      create temp table load_rows as
-      select
-        done_on,
-        extension,
-        action,
-        details,
-        case
-          when done_on is null and extension = '' then 'Done On ' || coalesce('"' || done_on_text || '"', 'empty') || ' is not an accepted timestamp; Extension is empty'
-          when done_on is null then 'Done On ' || coalesce('"' || done_on_text || '"', 'empty') || ' is not an accepted timestamp'
-          when extension = '' then 'Extension is empty'
-        end as reason,
-        case when done_on is null or extension = '' then ${raw.map((c) => CSV_FIELD(c)).join(" || ',' || ")} end as raw_line
-      from (
-        select
-          ${parseDoneOn(col(indexes.done_on))} as done_on,
-          ${trimmed(col(indexes.extension))} as extension,
-          ${trimmed(col(indexes.action))} as action,
-          ${trimmed(col(indexes.details))} as details,
-          ${col(indexes.done_on)} as done_on_text,
-          ${raw.join(', ')}
-        from read_csv(${sqlLiteral(path)},
-          delim = ',', quote = '"', escape = '"', header = true, auto_detect = false, strict_mode = true,
-          columns = {${raw.map((c) => `'${c}': 'varchar'`).join(', ')}},
-          store_rejects = true, rejects_table = 'load_errors', rejects_scan = 'load_scans')
-      ) as typed`);
-
+    const rows = await typeRecords(lake, stageInput(path, staging), header, indexes, runDay);
     const [counts] = await lake.query(`
-      select
-        count(*) filter (where reason is null) as loaded,
-        count(*) filter (where reason is not null) as invalid,
-        (select count(distinct line) from load_errors) as malformed
+      select count(*) filter (where reason is null) as loaded, count(*) filter (where reason is not null) as rejected
       from load_rows`);
     const loaded = Number(counts?.loaded ?? 0);
-    const invalid = Number(counts?.invalid ?? 0);
-    const malformed = Number(counts?.malformed ?? 0);
-    const rejected = invalid + malformed;
-    const rows = await numberRecords(lake, path, await physicalLines, loaded + invalid, malformed);
-
+    const rejected = Number(counts?.rejected ?? 0);
     const rejectsQuery = `
-      with malformed as (
-        select
-          coalesce(max(lines.line), errors.line) as source_line,
-          arg_min(errors.error_type, errors.column_idx) as error_type,
-          arg_min(errors.error_message, errors.column_idx) as error_message,
-          arg_min(errors.csv_line, errors.column_idx) as raw_line
-        from load_errors as errors
-        left join load_reject_lines as lines on lines.reader_line = errors.line
-        group by errors.line
-      )
-      select ${sqlLiteral(sourceObject)} as source_object, r.source_line, r.reason, r.raw_line, ${sqlLiteral(request.runId)} as run_id
-      from ${rows} as r
-      where r.reason is not null
-      union all
-      select ${sqlLiteral(sourceObject)}, source_line,
-        case
-          when error_type in ('TOO MANY COLUMNS', 'MISSING COLUMNS') then regexp_replace(
-            error_message, '^.*Expected Number of Columns: (\\d+) Found: (\\d+).*$', 'wrong number of fields: expected \\1, got \\2')
-          else lower(error_type) || ': ' || error_message
-        end,
-        raw_line,
-        ${sqlLiteral(request.runId)}
-      from malformed
+      select ${sqlLiteral(sourceObject)} as source_object, source_line, reason, raw_line,
+        ${sqlLiteral(request.runId)} as run_id
+      from ${rows}
+      where reason is not null
       order by source_line`;
 
     if (loaded === 0) {

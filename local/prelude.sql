@@ -10,3 +10,11 @@ create or replace macro sequence(start_value, stop_value, step) as
     end;
 create or replace macro from_iso8601_timestamp(text_value) as cast(text_value as timestamptz);
 create or replace macro from_utf8(binary_value) as decode(binary_value);
+-- Trino's date_format(timestamp, format), MySQL specifiers
+-- (https://trino.io/docs/current/functions/datetime.html#mysql-date-functions), spelled for strftime:
+-- %Y %y %m %c %d %e %H %k %h %I %l %i %S %s %f %p %T %r %M %b %W %a %j. `%M` (month name) is
+-- translated before `%i` becomes strftime's `%M` (minutes).
+create or replace macro date_format(timestamp_value, format) as strftime(timestamp_value,
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(format,
+        '%M', '%B'), '%W', '%A'), '%T', '%H:%M:%S'), '%r', '%I:%M:%S %p'), '%i', '%M'), '%s', '%S'),
+        '%h', '%I'), '%l', '%-I'), '%k', '%-H'), '%c', '%-m'), '%e', '%-d'));

@@ -17,8 +17,6 @@ export interface EnvironmentConfig {
   readonly webhookParameterNames: readonly string[];
   /** Athena stops any query of the workgroup that would scan more bytes than this. */
   readonly athenaBytesScannedCutoff: number;
-  /** First date Athena's partition projection considers for silver (yyyy-MM-dd). */
-  readonly silverProjectionStart: string;
   readonly retention: RetentionConfig;
   /** Protect the alert table and the key from an accidental destroy. */
   readonly protectData: boolean;
@@ -71,7 +69,6 @@ export const ENVIRONMENTS: readonly EnvironmentConfig[] = [
     checkSchedule: 'cron(30 1 * * ? *)',
     webhookParameterNames: ['/agent-etl/dev/webhooks/slack'],
     athenaBytesScannedCutoff: 10 * GB,
-    silverProjectionStart: '2024-01-01',
     retention: {
       logDays: 14,
       athenaResultsDays: 7,
@@ -90,7 +87,6 @@ export const ENVIRONMENTS: readonly EnvironmentConfig[] = [
     alertEmail: 'contact-center-data@example.com',
     webhookParameterNames: ['/agent-etl/prod/webhooks/slack'],
     athenaBytesScannedCutoff: 100 * GB,
-    silverProjectionStart: '2024-01-01',
     retention: {
       logDays: 90,
       athenaResultsDays: 30,

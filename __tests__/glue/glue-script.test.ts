@@ -51,3 +51,76 @@ describe('glue-scripts/csv_to_parquet.py', () => {
     expect(lists.PARTITION_COLUMN).toBe(AGENT_EVENTS.partitionKeys[0]?.name);
   });
 });
+
+/**
+ * The job's S3 calls against a stand-in S3 that answers a GetObject of a missing key with 403
+ * AccessDenied, as S3 does when the caller lacks s3:ListBucket for it (GetObject, "Permissions":
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html). The Glue role's s3:ListBucket
+ * carries an s3:prefix condition, which a GetObject request never satisfies.
+ */
+const S3_PYTHON = `
+import json, sys
+from unittest import mock
+class ClientError(Exception):
+    def __init__(self, code):
+        super().__init__(code)
+        self.response = {"Error": {"Code": code}}
+exceptions = mock.MagicMock(ClientError=ClientError)
+for name in ["boto3", "botocore", "awsglue", "awsglue.context", "awsglue.utils", "pyspark", "pyspark.context", "pyspark.sql"]:
+    sys.modules[name] = mock.MagicMock()
+sys.modules["botocore.exceptions"] = exceptions
+sys.path.insert(0, sys.argv[1])
+import csv_to_parquet as job
+
+class S3:
+    def __init__(self):
+        self.objects = {}
+    def get_object(self, Bucket, Key):
+        if (Bucket, Key) not in self.objects:
+            raise ClientError("AccessDenied")
+        return {"Body": mock.MagicMock(read=lambda: self.objects[(Bucket, Key)])}
+    def put_object(self, Bucket, Key, Body):
+        self.objects[(Bucket, Key)] = Body
+    def copy(self, source, bucket, key):
+        self.objects[(bucket, key)] = self.objects[(source["Bucket"], source["Key"])]
+    def delete_objects(self, Bucket, Delete):
+        for item in Delete["Objects"]:
+            self.objects.pop((Bucket, item["Key"]), None)
+    def get_paginator(self, name):
+        objects = self.objects
+        class Pages:
+            def paginate(self, Bucket, Prefix):
+                return [{"Contents": [{"Key": k} for (b, k) in sorted(objects) if b == Bucket and k.startswith(Prefix)]}]
+        return Pages()
+
+s3 = S3()
+out = {}
+try:
+    job.read_object(s3, "bronze", "gone.csv", "bronze/gone.csv")
+except job.RefusedFile as error:
+    out["missing"] = str(error)
+for run, days in [("r1", ["2024-11-04", "2024-11-05"]), ("r2", ["2024-11-05"])]:
+    for day in days:
+        s3.put_object(Bucket="silver", Key=f"_staging/{run}/agent_events/event_date={day}/part-0.parquet", Body=b"x")
+    job.publish(s3, "silver", f"_staging/{run}", "bronze/day 1, [a].csv", "abc")
+    out[run] = sorted(k for (b, k) in s3.objects if b == "silver")
+print(json.dumps(out))
+`;
+
+describe('the Glue job on S3', () => {
+  test('never takes an error for "missing": a first publish lists the manifest rather than reading it', () => {
+    const out = JSON.parse(
+      execFileSync('python3', ['-c', S3_PYTHON, join(ROOT, 'glue-scripts')], { encoding: 'utf8' }),
+    );
+    expect(out.missing).toBe(
+      'bronze/gone.csv: cannot read the object (AccessDenied: missing, or not readable by the job)',
+    );
+    expect(out.r1).toEqual([
+      '_manifests/abc.json',
+      'agent_events/event_date=2024-11-04/abc-1.parquet',
+      'agent_events/event_date=2024-11-05/abc-1.parquet',
+    ]);
+    // the second load of the same object replaces the first: its 2024-11-04 file is gone
+    expect(out.r2).toEqual(['_manifests/abc.json', 'agent_events/event_date=2024-11-05/abc-1.parquet']);
+  });
+});

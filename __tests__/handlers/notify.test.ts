@@ -11,11 +11,14 @@ interface Received {
   readonly body: string;
 }
 
-/** A webhook receiver on 127.0.0.1 answering each request with the next scripted status ('hang' never answers). */
+/**
+ * A webhook receiver on 127.0.0.1 answering each request with the next scripted status: 'hang' never
+ * answers, 'slow-body' sends 200 at once and its body only after 1.5 s, a `Location` path redirects.
+ */
 let server: Server;
 let base: string;
 let received: Received[];
-let script: (number | 'hang')[];
+let script: (number | 'hang' | 'slow-body' | { redirect: number; location: string })[];
 const hanging: ServerResponse[] = [];
 
 beforeAll(async () => {
@@ -32,6 +35,16 @@ beforeAll(async () => {
       const next = script.shift() ?? 200;
       if (next === 'hang') {
         hanging.push(response);
+        return;
+      }
+      if (next === 'slow-body') {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.flushHeaders();
+        setTimeout(() => response.end('ok'), 1500);
+        return;
+      }
+      if (typeof next === 'object') {
+        response.writeHead(next.redirect, { location: `${base}${next.location}` }).end();
         return;
       }
       response.writeHead(next, { 'content-type': 'text/plain' }).end(next < 300 ? 'ok' : 'no');
@@ -179,6 +192,37 @@ describe('notify delivers to webhooks', () => {
     expect(await deliverAlert(alert, deps)).toEqual([
       { target: 'hook', delivered: false, attempts: 4, failure: 'timeout' },
     ]);
+  });
+
+  it('does not follow a redirect: the alert is not re-sent elsewhere, and it is dead-lettered', async () => {
+    script = [{ redirect: 307, location: '/elsewhere' }];
+    const { deps, deadLetters, sleeps } = harness([{ name: 'hook', format: 'json', url: `${base}/json` }]);
+    expect(await deliverAlert(alert, deps)).toEqual([
+      { target: 'hook', delivered: false, attempts: 1, failure: 'HTTP 307 (redirect not followed)' },
+    ]);
+    expect(received.map((r) => r.path)).toEqual(['/json']);
+    expect(sleeps).toEqual([]);
+    expect(deadLetters).toHaveLength(1);
+  });
+
+  it('counts a 2xx status as delivered even when the body comes after the timeout: one post, no duplicate', async () => {
+    script = ['slow-body', 200];
+    const { deps, deadLetters } = harness([{ name: 'hook', format: 'json', url: `${base}/json` }]);
+    expect(await deliverAlert(alert, deps)).toEqual([{ target: 'hook', delivered: true, attempts: 1 }]);
+    expect(received).toHaveLength(1);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it.each([
+    ['not a URL', 'hooks.example/x', 'invalid webhook URL: not a valid URL'],
+    ['another scheme', 'ftp://127.0.0.1/x', 'invalid webhook URL: not an http(s) URL (scheme ftp:)'],
+  ])('treats an invalid URL (%s) as a configuration error: no retries', async (_, url, failure) => {
+    const { deps, deadLetters, sleeps } = harness([{ name: 'hook', format: 'json', url }]);
+    expect(await deliverAlert(alert, deps)).toEqual([
+      { target: 'hook', delivered: false, attempts: 1, failure },
+    ]);
+    expect(sleeps).toEqual([]);
+    expect(deadLetters).toHaveLength(1);
   });
 
   it('escapes quotes, newlines, markdown and mentions: Slack shows them as typed, JSON carries them verbatim', async () => {

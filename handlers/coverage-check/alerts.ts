@@ -59,7 +59,7 @@ export function coverageNotification(result: CoverageResult, action: AlertAction
     result.severity === 'no_data'
       ? `No data for ${label}: none of the ${result.expected} expected intervals has a row in agent_intervals. ` +
         'This looks like a load failure: check the latest pipeline runs.'
-      : `${missingCount} of ${result.expected} expected intervals have no data for ${label}.`;
+      : `${missingCount} of ${result.expected} expected intervals ${missingCount === 1 ? 'has' : 'have'} no data for ${label}.`;
   const listed = result.missing.slice(0, LISTED_RANGES).map((range) => `  ${range.start} to ${range.end}`);
   const more = result.missing.length - listed.length;
   const lines = [
@@ -70,7 +70,10 @@ export function coverageNotification(result: CoverageResult, action: AlertAction
     ...(more > 0 ? [`  ... and ${more} more ranges`] : []),
     bounds,
   ];
-  const what = result.severity === 'no_data' ? 'No data' : `${missingCount} intervals missing`;
+  const what =
+    result.severity === 'no_data'
+      ? 'No data'
+      : `${missingCount} interval${missingCount === 1 ? '' : 's'} missing`;
   return {
     subject: `${action === 'changed' ? 'Coverage gap changed' : 'Coverage gap'}: ${what}, ${label}`,
     message: lines.join('\n'),

@@ -6,7 +6,7 @@ export interface RetryPolicy {
   readonly attempts: number;
   /** Wait before the second try; doubles for each try after. */
   readonly firstDelayMs: number;
-  /** One try is abandoned (and counts as a timeout) after this long. */
+  /** One try is abandoned (and counts as a timeout) when no response status has come after this long. */
   readonly timeoutMs: number;
 }
 
@@ -30,17 +30,43 @@ export interface DeliveryReport {
 
 type Attempt = { ok: true } | { ok: false; retryable: boolean; failure: string };
 
-/** 5xx, 429 (rate limited: come back later), timeouts and network errors are worth another try; other 4xx are not. */
+/** Why a webhook URL cannot be posted to (a configuration error, never retried), or undefined when it can. */
+export function webhookUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'not a valid URL';
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    return `not an http(s) URL (scheme ${parsed.protocol})`;
+  return undefined;
+}
+
+/**
+ * One POST. The status decides: 2xx is delivered as soon as it arrives (the body is not waited for, so a
+ * slow body is not a timeout and is never posted twice). Redirects are not followed, since following
+ * one would send the alert somewhere not configured. 5xx, 429 (rate limited: come back later),
+ * timeouts and network errors are worth another try; other statuses are not.
+ */
 async function post(url: string, body: string, timeoutMs: number): Promise<Attempt> {
+  const problem = webhookUrlProblem(url);
+  if (problem) return { ok: false, retryable: false, failure: `invalid webhook URL: ${problem}` };
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new DOMException('timed out', 'TimeoutError')), timeoutMs);
   try {
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
-      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+      signal: abort.signal,
     });
-    await response.arrayBuffer();
+    clearTimeout(timer);
+    await response.body?.cancel().catch(() => undefined);
     if (response.ok) return { ok: true };
+    if (response.status >= 300 && response.status < 400)
+      return { ok: false, retryable: false, failure: `HTTP ${response.status} (redirect not followed)` };
     const retryable = response.status >= 500 || response.status === 429;
     return { ok: false, retryable, failure: `HTTP ${response.status}` };
   } catch (error) {
@@ -50,6 +76,8 @@ async function post(url: string, body: string, timeoutMs: number): Promise<Attem
         ? 'timeout'
         : `network error: ${(error as Error).message}`;
     return { ok: false, retryable: true, failure };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

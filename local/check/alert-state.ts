@@ -12,7 +12,19 @@ export class FileAlertStateStore implements AlertStateStore {
 
   private read(): Record<string, AlertState> {
     if (!existsSync(this.file)) return {};
-    return JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, AlertState>;
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(this.file, 'utf8'));
+    } catch (error) {
+      throw new Error(
+        `${this.file} is not valid JSON (${(error as Error).message}); repair it, or delete it to forget which alerts were sent`,
+      );
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new Error(
+        `${this.file} does not hold a JSON object of alert states; repair it, or delete it to forget which alerts were sent`,
+      );
+    return value as Record<string, AlertState>;
   }
 
   async get(windowKey: string): Promise<AlertState | undefined> {

@@ -5,6 +5,7 @@ import {
 } from '@cdktf/provider-aws/lib/glue-catalog-table';
 import { GlueCrawler } from '@cdktf/provider-aws/lib/glue-crawler';
 import { Construct } from 'constructs';
+import { ACCEPTED_DONE_ON } from '../../workflow/input-contract';
 import { type Column, MANAGED_TABLES, SILVER_TABLES, type TableDefinition } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
@@ -53,7 +54,11 @@ export class Catalog extends Construct {
         projection['projection.enabled'] = 'true';
         projection[`projection.${key.name}.type`] = 'date';
         projection[`projection.${key.name}.format`] = 'yyyy-MM-dd';
-        projection[`projection.${key.name}.range`] = `${config.silverProjectionStart},NOW+1DAYS`;
+        // The loader's and the Glue job's accepted Done On range (workflow/input-contract.json), so no
+        // accepted row falls outside the projection, where Athena would return zero rows for it
+        // (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html).
+        projection[`projection.${key.name}.range`] =
+          `${ACCEPTED_DONE_ON.earliest},NOW+${ACCEPTED_DONE_ON.latestDaysAfterRunDay}DAYS`;
         projection[`projection.${key.name}.interval`] = '1';
         projection[`projection.${key.name}.interval.unit`] = 'DAYS';
         // `$${` is Terraform's escape: Athena, not Terraform, fills in the partition value.
