@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkAfterRun } from '../local/check/command';
 import { generateEvents } from '../local/generate';
@@ -97,3 +97,45 @@ test('a fault naming no state of the pipeline is refused before any work', () =>
     moment: 'after',
   });
 });
+
+test('a failed re-export of an object leaves its published version standing, rejects included', async () => {
+  await withLakeAt('reexport', async (lake) => {
+    const file = join(dir, 'reexport.csv');
+    const write = (rows: string[]) =>
+      writeFileSync(file, `${['Done On,Extension,Action,Details', ...rows].join('\n')}\n`);
+    write(['2024-11-04 09:00:00,901,ONLINE,', 'not a date,901,ONLINE,', '2024-11-04 10:00:00,901,LOGOUT,']);
+    expect((await runFile(lake, file)).status).toBe('SUCCEEDED');
+    const published = await dataExports(lake);
+    expect(published.rejects).toContain('not a date');
+
+    // A new version that changes both the hours and the rejects, whose run fails after merging.
+    write([
+      '2024-11-04 09:00:00,901,ONLINE,',
+      'still not a date,901,ONLINE,',
+      '2024-11-04 09:15:00,901,LOGOUT,',
+    ]);
+    const failed = await withFault('MergeSourceExtents:after', () => runFile(lake, file));
+    expect(failed.status).toBe('FAILED');
+    expect(await dataExports(lake)).toEqual(published);
+
+    // A later run of another object touching the same extension does not pick the failed rows up.
+    const other = join(dir, 'other.csv');
+    writeFileSync(other, 'Done On,Extension,Action,Details\n2024-11-04 11:00:00,901,ONLINE,\n');
+    expect((await runFile(lake, other)).status).toBe('SUCCEEDED');
+    const [hours] = await lake.query(
+      `select sum(productive_ms) as ms from agent_intervals where extension = '901' and interval_start < timestamp '2024-11-04 10:00:00'`,
+    );
+    expect(Number(hours?.ms)).toBe(3_600_000);
+
+    // Once the new version succeeds, it alone stands.
+    const rerun = await runFile(lake, file);
+    expect(rerun.status).toBe('SUCCEEDED');
+    const now = await dataExports(lake);
+    expect(now.rejects).toContain('still not a date');
+    expect(now.rejects).not.toContain(',not a date');
+    const [early] = await lake.query(
+      `select sum(productive_ms) as ms from agent_intervals where extension = '901' and interval_start < timestamp '2024-11-04 10:00:00'`,
+    );
+    expect(Number(early?.ms)).toBe(15 * 60_000);
+  });
+}, 120_000);

@@ -35,7 +35,7 @@ const EXPORT_QUERIES: Record<ExportName, string> = {
     order by "Extension", strptime("Interval", '%m/%d/%Y %I:%M:%S %p')`,
   rejects: `
     select source_object, source_line, reason, raw_line
-    from rejected_rows
+    from published_rejected_rows
     order by source_object, source_line`,
   runs: `
     select

@@ -46,7 +46,10 @@ export const UNDO_STEPS: readonly SqlStep[] = [
 export const FAILED_RUN_FILE = 'failure/record_failed_run.sql';
 
 /** Statements run once when a catalog is set up (the report view). */
-export const SETUP_FILES: readonly string[] = ['views/agent_intervals_report.sql'];
+export const SETUP_FILES: readonly string[] = [
+  'views/agent_intervals_report.sql',
+  'views/published_rejected_rows.sql',
+];
 
 export function readSql(file: string): string {
   return readFileSync(join(SQL_DIR, file), 'utf8');

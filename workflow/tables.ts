@@ -27,7 +27,8 @@ const col = (name: string, type: ColumnType, comment: string): Column => ({ name
 export const AGENT_EVENTS: TableDefinition = {
   name: 'agent_events',
   layer: 'silver',
-  comment: 'One typed agent event per accepted CSV row, with lineage.',
+  comment:
+    'One typed agent event per accepted CSV row, with lineage. An object has rows of at most two runs: its published (latest successful) run and its newest.',
   columns: [
     col('done_on', 'timestamp', 'Contact-center wall-clock time of the event, no zone'),
     col('extension', 'string', 'Agent extension'),
@@ -38,7 +39,7 @@ export const AGENT_EVENTS: TableDefinition = {
     col('run_id', 'string', 'Run (execution name) that loaded the row'),
   ],
   partitionKeys: [col('event_date', 'date', 'Date of done_on')],
-  naturalKey: ['source_object', 'source_line'],
+  naturalKey: ['source_object', 'source_line', 'run_id'],
 };
 
 export const REJECTED_ROWS: TableDefinition = {
@@ -53,7 +54,7 @@ export const REJECTED_ROWS: TableDefinition = {
     col('run_id', 'string', 'Run (execution name) that read the row'),
   ],
   partitionKeys: [],
-  naturalKey: ['source_object', 'source_line'],
+  naturalKey: ['source_object', 'source_line', 'run_id'],
 };
 
 export const AGENT_INTERVALS: TableDefinition = {

@@ -266,10 +266,10 @@ describe('the Glue job and the local loader read a file the same way', () => {
       const mine = await local(lake);
       // A second object that the key, read as a pattern, would match: it changes nothing.
       await ingest(lake, writeCsv(dir, 'day 1, a x 2.csv', ['2024-10-05 10:00:00,799,ONLINE,']));
-      await ingest(lake, csv);
+      const [rerun] = await ingest(lake, csv);
       const again = await lake.query(
-        'select extension from agent_events where source_object = ? order by 1',
-        [run?.sourceObject ?? ''],
+        'select extension from agent_events where source_object = ? and run_id = ? order by 1',
+        [run?.sourceObject ?? '', rerun?.runId ?? ''],
       );
       expect(again.map((r) => r.extension)).toEqual(['701']);
       expect(mine.events.map((e) => e[2])).toEqual(['701']);

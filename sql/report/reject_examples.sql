@@ -7,7 +7,7 @@ with numbered as (
         source_object,
         source_line,
         raw_line
-    from rejected_rows
+    from published_rejected_rows
 ),
 
 ranked as (

@@ -5,7 +5,7 @@ with per_file as (
         source_object,
         count(*) as rejected_rows,
         min(source_line) as first_line
-    from rejected_rows
+    from published_rejected_rows
     group by source_object
 )
 

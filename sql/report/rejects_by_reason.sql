@@ -5,7 +5,7 @@ with kinds as (
     select
         regexp_replace(reason, '"[^"]*"', '"..."') as reason_kind,
         source_object
-    from rejected_rows
+    from published_rejected_rows
 ),
 
 per_kind as (
