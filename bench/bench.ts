@@ -225,10 +225,14 @@ function syncAgreement(warehouse: string, parquet: string) {
   return JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}');
 }
 
+/** The day every incremental case adds: a Tuesday. */
+const NEXT_DAY = '2025-03-04';
+
 /** One more day into an empty lake and into lakes holding `history` days, with a profiled run of each. */
 function incremental(work: string, o: Options): void {
-  const start = Date.parse('2024-11-04T00:00:00Z');
-  const dayOf = (offset: number) => new Date(start + offset * 86_400_000).toISOString().slice(0, 10);
+  // The same weekday file is the next day of every case; history is the days just before it.
+  const next = Date.parse(`${NEXT_DAY}T00:00:00Z`);
+  const daysBefore = (n: number) => new Date(next - n * 86_400_000).toISOString().slice(0, 10);
   const cases = [0, ...o.history];
   const results: { days: number; run: Measurement; rebuild?: Measurement; profiled: Measurement }[] = [];
   process.stdout.write(`incremental: one more day, ${fmt(o.extensions)} extensions\n`);
@@ -239,7 +243,12 @@ function incremental(work: string, o: Options): void {
     const files: string[] = [];
     if (days > 0) {
       const history = join(dir, `history-${days}d.csv`);
-      const made = generateEvents(history, { extensions: o.extensions, days, start: dayOf(0), seed: o.seed });
+      const made = generateEvents(history, {
+        extensions: o.extensions,
+        days,
+        start: daysBefore(days),
+        seed: o.seed,
+      });
       const setup = measure('pipeline', history, base);
       process.stdout.write(
         `  setup: ${days} days of history, ${fmt(made.events)} events, loaded in ${setup.seconds.toFixed(1)} s (${setup.detail})\n`,
@@ -250,8 +259,8 @@ function incremental(work: string, o: Options): void {
     const made = generateEvents(day, {
       extensions: o.extensions,
       days: 1,
-      start: dayOf(days),
-      seed: o.seed + days + 1,
+      start: NEXT_DAY,
+      seed: o.seed + 1,
     });
     files.push(day);
     const trial = join(dir, 'trial-lake');

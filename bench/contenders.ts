@@ -11,6 +11,8 @@ const q = (text: string) => `'${text.replaceAll("'", "''")}'`;
 /** The format the contact center exports (and the generator writes); the other accepted ones are tried only when it fails. */
 const COMMON_FORMAT = '%m/%d/%Y %I:%M:%S %p';
 
+const HALF_HOUR_MS = 1_800_000;
+
 function csvSource(files: readonly string[], doneOnType: 'varchar' | 'timestamp'): string {
   return `read_csv([${files.map(q).join(', ')}], delim = ',', quote = '"', escape = '"', header = true,
     auto_detect = false,${doneOnType === 'timestamp' ? ` timestampformat = ${q(COMMON_FORMAT)},` : ''}
@@ -41,6 +43,7 @@ export function typedCopySql(files: readonly string[], out: string): string {
  * own interval; productive states (ONLINE, REMVCEON, OFFLINE + Backoffice) are cut at every :00 and :30;
  * milliseconds are summed per (extension, interval) and capped at 30 minutes; each event is counted in
  * its own interval. Rows the pipeline would reject (no accepted timestamp, empty extension) are left out.
+ * Times are worked in epoch milliseconds and intervals as whole half-hours since the epoch.
  */
 export function singleQuerySql(files: readonly string[], out: string): string {
   const others = `[${TIMESTAMP_FORMATS.map(q).join(', ')}]`;
@@ -59,44 +62,40 @@ export function singleQuerySql(files: readonly string[], out: string): string {
     where done_on is not null and coalesce(extension, '') <> ''
   ),
   states as (
+    -- times as epoch milliseconds and intervals as whole numbers of 30 minutes: integer work throughout
     select
       extension,
-      done_on as state_start,
-      time_bucket(interval 30 minute, done_on) as own_interval,
+      epoch_ms(done_on) as t0,
       coalesce(
-        lead(done_on) over (partition by extension order by done_on, action, details),
-        time_bucket(interval 30 minute, done_on) + interval 30 minute
-      ) as state_end,
+        lead(epoch_ms(done_on)) over (partition by extension order by done_on, action, details),
+        (epoch_ms(done_on) // ${HALF_HOUR_MS} + 1) * ${HALF_HOUR_MS}
+      ) as t1,
       action in ('ONLINE', 'REMVCEON') or (action = 'OFFLINE' and details = 'BACKOFFICE') as productive
     from events
   ),
   pieces as (
     select
       extension,
-      slot as interval_start,
+      slot,
       case
-        when productive then epoch_ms(least(state_end, slot + interval 30 minute)) - epoch_ms(greatest(state_start, slot))
+        when productive then least(t1, (slot + 1) * ${HALF_HOUR_MS}) - greatest(t0, slot * ${HALF_HOUR_MS})
         else 0
       end as ms,
-      case when slot = own_interval then 1 else 0 end as opened
+      case when slot = t0 // ${HALF_HOUR_MS} then 1 else 0 end as opened
     from states,
-      unnest(generate_series(
-        own_interval,
-        case
-          when productive and state_end > state_start then time_bucket(interval 30 minute, state_end - interval 1 microsecond)
-          else own_interval
-        end,
-        interval 30 minute
+      unnest(range(
+        t0 // ${HALF_HOUR_MS},
+        case when productive and t1 > t0 then (t1 - 1) // ${HALF_HOUR_MS} else t0 // ${HALF_HOUR_MS} end + 1
       )) as slots (slot)
   ),
   totals as (
-    select extension, interval_start, least(sum(ms), 1800000) as productive_ms, sum(opened) as event_count
+    select extension, slot, least(sum(ms), ${HALF_HOUR_MS}) as productive_ms, sum(opened) as event_count
     from pieces
-    group by extension, interval_start
+    group by extension, slot
   )
   select
     extension,
-    interval_start,
+    make_timestamp(slot * ${HALF_HOUR_MS} * 1000) as interval_start,
     cast(productive_ms as bigint) as productive_ms,
     cast(productive_ms as double) / 1000 as productive_seconds,
     least(cast(productive_ms as double) / 3600000, 0.5) as productive_hours,
