@@ -73,6 +73,19 @@ export function singleQuerySql(files: readonly string[], out: string): string {
       action in ('ONLINE', 'REMVCEON') or (action = 'OFFLINE' and details = 'BACKOFFICE') as productive
     from events
   ),
+  slots as (
+    -- one row per half-hour a state touches (a select-list unnest: no lateral join to decorrelate)
+    select
+      extension,
+      t0,
+      t1,
+      productive,
+      unnest(range(
+        t0 // ${HALF_HOUR_MS},
+        case when productive and t1 > t0 then (t1 - 1) // ${HALF_HOUR_MS} else t0 // ${HALF_HOUR_MS} end + 1
+      )) as slot
+    from states
+  ),
   pieces as (
     select
       extension,
@@ -82,11 +95,7 @@ export function singleQuerySql(files: readonly string[], out: string): string {
         else 0
       end as ms,
       case when slot = t0 // ${HALF_HOUR_MS} then 1 else 0 end as opened
-    from states,
-      unnest(range(
-        t0 // ${HALF_HOUR_MS},
-        case when productive and t1 > t0 then (t1 - 1) // ${HALF_HOUR_MS} else t0 // ${HALF_HOUR_MS} end + 1
-      )) as slots (slot)
+    from slots
   ),
   totals as (
     select extension, slot, least(sum(ms), ${HALF_HOUR_MS}) as productive_ms, sum(opened) as event_count
