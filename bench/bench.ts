@@ -7,7 +7,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { generateEvents } from '../local/generate';
 import { Lake, lakePaths, sqlLiteral } from '../local/lake';
 import { runFile } from '../local/runner';
-import { assertAgreement, compareWithPipeline, runSingleQuery, runTypedCopy } from './contenders';
+import {
+  type Agreement,
+  assertAgreement,
+  compareWithPipeline,
+  runSingleQuery,
+  runTypedCopy,
+} from './contenders';
 import { measureHandlers } from './handlers';
 import { profileSteps, type StepReads } from './profile';
 
@@ -203,7 +209,7 @@ function coldLoad(work: string, o: Options): void {
   });
   const out = join(work, 'single.parquet');
   measure('single-query', out, csv);
-  assertAgreement(syncAgreement(lakePaths(lake).warehouse, out), 'cold load');
+  assertAgreement(agreementInChild(lakePaths(lake).warehouse, out), 'cold load');
   const single = median(o.repeat, () => measure('single-query', out, csv));
   row('floor (DuckDB count of the CSV)', floor, generated.events);
   row('typed copy (CSV typed -> Parquet)', typed, generated.events);
@@ -217,12 +223,12 @@ function coldLoad(work: string, o: Options): void {
 }
 
 /** The comparison runs in a child too, so that the parent never holds DuckDB memory between measurements. */
-function syncAgreement(warehouse: string, parquet: string) {
+function agreementInChild(warehouse: string, parquet: string): Agreement {
   const child = spawnSync(process.execPath, [__filename, '--compare', warehouse, parquet], {
     encoding: 'utf8',
   });
   if (child.status !== 0) throw new Error(`comparison failed:\n${child.stderr}`);
-  return JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}');
+  return JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as Agreement;
 }
 
 /** The day every incremental case adds: a Tuesday. */
@@ -277,7 +283,7 @@ function incremental(work: string, o: Options): void {
     // The lake after the day must equal the whole history recomputed at once by the single query.
     const out = join(dir, 'rebuild.parquet');
     measure('single-query', out, ...files);
-    assertAgreement(syncAgreement(lakePaths(trial).warehouse, out), `day into ${days} days of history`);
+    assertAgreement(agreementInChild(lakePaths(trial).warehouse, out), `day into ${days} days of history`);
     const rebuild = days > 0 ? median(o.repeat, () => measure('single-query', out, ...files)) : undefined;
     results.push({
       days,
@@ -347,7 +353,7 @@ async function main(): Promise<void> {
     .option('--days <n>', 'days the cold-load events span', wholeNumber, 28)
     .option(
       '--extensions <n>',
-      'extensions of the incremental cases (42000 gives about 490k events a day)',
+      'extensions of the incremental cases (42000 gives about 560k events a weekday)',
       wholeNumber,
       2_000,
     )
