@@ -1,25 +1,43 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Command, InvalidArgumentError } from 'commander';
 import { generateEvents } from '../local/generate';
-import { Lake, sqlLiteral } from '../local/lake';
+import { Lake, lakePaths, sqlLiteral } from '../local/lake';
 import { runFile } from '../local/runner';
+import {
+  type Agreement,
+  assertAgreement,
+  compareWithPipeline,
+  runSingleQuery,
+  runTypedCopy,
+} from './contenders';
 import { measureHandlers } from './handlers';
+import { profileSteps, type StepReads } from './profile';
 
 /** What one measured child process reports. */
 interface Measurement {
   readonly seconds: number;
   readonly maxRssBytes: number;
   readonly detail: string;
+  readonly steps?: StepReads[];
 }
+
+type Task = 'floor' | 'typed-copy' | 'single-query' | 'pipeline' | 'pipeline-profiled';
 
 function wholeNumber(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
   return n;
+}
+
+function dayList(value: string): number[] {
+  const days = value.split(',').map((part) => Number(part.trim()));
+  if (days.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new InvalidArgumentError('expected days of history as positive whole numbers, e.g. 28,90');
+  return days;
 }
 
 /** The floor: DuckDB reading every row of the CSV and nothing else. */
@@ -36,85 +54,336 @@ async function scanFloor(csv: string): Promise<string> {
   return `${rows} rows scanned`;
 }
 
-/** The whole local pipeline on a fresh lake: load, transform, weekly rollup, audit, completion event. */
-async function pipeline(csv: string, lakeDir: string): Promise<string> {
+/** One file through the whole local pipeline on the lake in `lakeDir` (empty or holding history). */
+async function pipeline(
+  csv: string,
+  lakeDir: string,
+  profileFile?: string,
+): Promise<{ detail: string; steps?: StepReads[] }> {
   const lake = await Lake.open(lakeDir);
   try {
+    const profiler = profileFile ? await profileSteps(lake, profileFile) : undefined;
     const run = await runFile(lake, csv);
-    if (run.status !== 'SUCCEEDED') throw new Error(`pipeline failed: ${run.error}`);
+    if (run.status !== 'SUCCEEDED') throw new Error(`pipeline failed on ${csv}: ${run.error}`);
+    const steps = await profiler?.finish();
     const [counts] = await lake.query(
       'select (select count(*) from agent_intervals) as intervals, (select count(*) from weekly_summary) as weeks',
     );
-    return `${counts?.intervals} intervals, ${counts?.weeks} weeks`;
+    return { detail: `${counts?.intervals} intervals, ${counts?.weeks} weeks in the lake`, steps };
   } finally {
     lake.close();
   }
 }
 
-/** Runs one measured task in a child process of its own, so wall time and peak RSS are that task's alone. */
-function measure(task: 'floor' | 'pipeline', csv: string, lakeDir: string): Measurement {
-  const child = spawnSync(process.execPath, [__filename, '--child', task, csv, lakeDir], {
+async function child(task: Task, args: string[]): Promise<void> {
+  const started = process.hrtime.bigint();
+  const [first = '', second = '', ...rest] = args;
+  let outcome: { detail: string; steps?: StepReads[] };
+  switch (task) {
+    case 'floor':
+      outcome = { detail: await scanFloor(first) };
+      break;
+    case 'typed-copy':
+      await runTypedCopy([second], first);
+      outcome = { detail: `${(statSync(first).size / 2 ** 20).toFixed(0)} MiB Parquet` };
+      break;
+    case 'single-query':
+      await runSingleQuery([second, ...rest], first);
+      outcome = { detail: `${(statSync(first).size / 2 ** 20).toFixed(0)} MiB Parquet of intervals` };
+      break;
+    case 'pipeline':
+      outcome = await pipeline(first, second);
+      break;
+    case 'pipeline-profiled':
+      outcome = await pipeline(first, second, rest[0]);
+      break;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const measurement: Measurement = {
+    seconds,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...outcome,
+  };
+  process.stdout.write(`${JSON.stringify(measurement)}\n`);
+}
+
+/** Runs one task in a child process of its own, so wall time and peak RSS are that task's alone. */
+function measure(task: Task, ...args: string[]): Measurement {
+  const child = spawnSync(process.execPath, [__filename, '--child', task, ...args], {
     encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
   });
   if (child.status !== 0) throw new Error(`${task} failed:\n${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as Measurement;
 }
 
-async function child(task: string, csv: string, lakeDir: string): Promise<void> {
+/** The median run of `repeat` (by time); peak RSS is the largest seen. */
+function median(repeat: number, run: (attempt: number) => Measurement): Measurement {
+  const runs = Array.from({ length: repeat }, (_, attempt) => run(attempt)).sort(
+    (a, b) => a.seconds - b.seconds,
+  );
+  const middle = runs[Math.floor(runs.length / 2)] as Measurement;
+  return { ...middle, maxRssBytes: Math.max(...runs.map((r) => r.maxRssBytes)) };
+}
+
+/** Wall time of the `agent-etl` command as a user starts it: process start, run, check, exit. */
+function cliWallSeconds(args: string[]): number {
   const started = process.hrtime.bigint();
-  const detail = task === 'floor' ? await scanFloor(csv) : await pipeline(csv, lakeDir);
+  const child = spawnSync(process.execPath, [resolve(__dirname, '..', 'bin', 'agent-etl.js'), ...args], {
+    encoding: 'utf8',
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const measurement: Measurement = { seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024, detail };
-  process.stdout.write(`${JSON.stringify(measurement)}\n`);
+  if (child.status !== 0)
+    throw new Error(`agent-etl ${args.join(' ')} failed (${child.status}):\n${child.stderr}`);
+  return seconds;
+}
+
+/** A lake's gold and silver, without its bronze copies: what the next run needs, copied for one trial. */
+function copyLake(from: string, to: string): void {
+  const bronze = lakePaths(from).bronze + sep;
+  cpSync(from, to, { recursive: true, filter: (source) => !source.startsWith(bronze) });
+  mkdirSync(lakePaths(to).bronze, { recursive: true });
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const kib = (bytes: number) => `${fmt(Math.round(bytes / 1024))} KiB`;
+const fmt = (n: number) => n.toLocaleString('en-US');
+const ratio = (a: Measurement, b: Measurement) => `${(a.seconds / b.seconds).toFixed(2)}x`;
+
+function row(name: string, m: Measurement, events?: number): void {
+  const rate = events ? `${fmt(Math.round(events / m.seconds)).padStart(11)} ev/s` : ''.padStart(16);
+  process.stdout.write(
+    `  ${name.padEnd(44)} ${m.seconds.toFixed(2).padStart(7)} s ${rate}  peak RSS ${mib(m.maxRssBytes).padStart(9)}  ${m.detail}\n`,
+  );
+}
+
+function printSteps(title: string, steps: readonly StepReads[] | undefined): void {
+  if (!steps) return;
+  process.stdout.write(
+    `  reads per step, ${title} (profiled run; bytes estimated as Athena would scan them):\n`,
+  );
+  for (const s of steps) {
+    const tables = Object.entries(s.tableRows)
+      .map(([table, rows]) => `${table} ${fmt(rows)}`)
+      .join(', ');
+    process.stdout.write(
+      `    ${s.step.padEnd(22)} ${String(s.statements).padStart(2)} stmt ${s.seconds.toFixed(2).padStart(6)} s  ` +
+        `silver ${String(s.silverFiles).padStart(5)} files ${kib(s.silverBytes).padStart(10)}  ` +
+        `tables ${kib(s.tableBytes).padStart(10)} (rows scanned: ${tables || 'none'})\n`,
+    );
+  }
+}
+
+interface Options {
+  events: number;
+  days: number;
+  seed: number;
+  extensions: number;
+  history: number[];
+  repeat: number;
+  smallEvents: number;
+  handlers: boolean;
+}
+
+/** Cold load: floor, typed copy, the pipeline on a fresh lake, and the single query checked against it. */
+function coldLoad(work: string, o: Options): void {
+  const csv = join(work, 'events.csv');
+  // The generator averages about 10 events per extension and day; size the roster to reach the target.
+  const extensions = Math.ceil((o.events / o.days / 10) * 1.2);
+  const generated = generateEvents(csv, {
+    extensions,
+    days: o.days,
+    start: '2024-11-04',
+    seed: o.seed,
+    maxEvents: o.events,
+  });
+  process.stdout.write(
+    `cold load: ${fmt(generated.events)} events, ${fmt(extensions)} extensions, ${o.days} days, ${mib(statSync(csv).size)} CSV\n`,
+  );
+  const floor = median(o.repeat, () => measure('floor', csv));
+  const typed = median(o.repeat, () => measure('typed-copy', join(work, 'typed.parquet'), csv));
+  const lake = join(work, 'cold-lake');
+  const run = median(o.repeat, () => {
+    rmSync(lake, { recursive: true, force: true });
+    return measure('pipeline', csv, lake);
+  });
+  const out = join(work, 'single.parquet');
+  measure('single-query', out, csv);
+  assertAgreement(agreementInChild(lakePaths(lake).warehouse, out), 'cold load');
+  const single = median(o.repeat, () => measure('single-query', out, csv));
+  row('floor (DuckDB count of the CSV)', floor, generated.events);
+  row('typed copy (CSV typed -> Parquet)', typed, generated.events);
+  row('single query (CSV -> intervals Parquet)', single, generated.events);
+  row('pipeline (agent-etl run, fresh lake)', run, generated.events);
+  process.stdout.write(
+    `  ratios: pipeline / single query ${ratio(run, single)} (target <= 1.2x), pipeline / floor ${ratio(run, floor)}, ` +
+      `typed copy / floor ${ratio(typed, floor)}, single query / floor ${ratio(single, floor)}\n`,
+  );
+  rmSync(lake, { recursive: true, force: true });
+}
+
+/** The comparison runs in a child too, so that the parent never holds DuckDB memory between measurements. */
+function agreementInChild(warehouse: string, parquet: string): Agreement {
+  const child = spawnSync(process.execPath, [__filename, '--compare', warehouse, parquet], {
+    encoding: 'utf8',
+  });
+  if (child.status !== 0) throw new Error(`comparison failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as Agreement;
+}
+
+/** The day every incremental case adds: a Tuesday. */
+const NEXT_DAY = '2025-03-04';
+
+/** One more day into an empty lake and into lakes holding `history` days, with a profiled run of each. */
+function incremental(work: string, o: Options): void {
+  // The same weekday file is the next day of every case; history is the days just before it.
+  const next = Date.parse(`${NEXT_DAY}T00:00:00Z`);
+  const daysBefore = (n: number) => new Date(next - n * 86_400_000).toISOString().slice(0, 10);
+  const cases = [0, ...o.history];
+  const results: { days: number; run: Measurement; rebuild?: Measurement; profiled: Measurement }[] = [];
+  process.stdout.write(`incremental: one more day, ${fmt(o.extensions)} extensions\n`);
+  for (const days of cases) {
+    const dir = join(work, `history-${days}`);
+    mkdirSync(dir, { recursive: true });
+    const base = join(dir, 'base-lake');
+    const files: string[] = [];
+    if (days > 0) {
+      const history = join(dir, `history-${days}d.csv`);
+      const made = generateEvents(history, {
+        extensions: o.extensions,
+        days,
+        start: daysBefore(days),
+        seed: o.seed,
+      });
+      const setup = measure('pipeline', history, base);
+      process.stdout.write(
+        `  setup: ${days} days of history, ${fmt(made.events)} events, loaded in ${setup.seconds.toFixed(1)} s (${setup.detail})\n`,
+      );
+      files.push(history);
+    }
+    const day = join(dir, 'next-day.csv');
+    const made = generateEvents(day, {
+      extensions: o.extensions,
+      days: 1,
+      start: NEXT_DAY,
+      seed: o.seed + 1,
+    });
+    files.push(day);
+    const trial = join(dir, 'trial-lake');
+    const fresh = () => {
+      rmSync(trial, { recursive: true, force: true });
+      if (days > 0) copyLake(base, trial);
+    };
+    const run = median(o.repeat, () => {
+      fresh();
+      return measure('pipeline', day, trial);
+    });
+    fresh();
+    const profiled = measure('pipeline-profiled', day, trial, join(dir, 'profile.json'));
+    // The lake after the day must equal the whole history recomputed at once by the single query.
+    const out = join(dir, 'rebuild.parquet');
+    measure('single-query', out, ...files);
+    assertAgreement(agreementInChild(lakePaths(trial).warehouse, out), `day into ${days} days of history`);
+    const rebuild = days > 0 ? median(o.repeat, () => measure('single-query', out, ...files)) : undefined;
+    results.push({
+      days,
+      run: { ...run, detail: `${fmt(made.events)} events; ${run.detail}` },
+      rebuild,
+      profiled,
+    });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const empty = results[0]?.run as Measurement;
+  for (const r of results) {
+    row(r.days === 0 ? 'day into an empty lake' : `day into ${r.days} days of history`, r.run);
+    if (r.rebuild) row(`  full rebuild of ${r.days + 1} days (single query)`, r.rebuild);
+  }
+  for (const r of results.slice(1)) {
+    process.stdout.write(
+      `  ratio ${r.days} days / empty lake: ${ratio(r.run, empty)} (target <= 1.3x)` +
+        (r.rebuild ? `; incremental / full rebuild by single query: ${ratio(r.run, r.rebuild)}` : '') +
+        '\n',
+    );
+  }
+  for (const r of results)
+    printSteps(r.days === 0 ? 'empty lake' : `${r.days} days of history`, r.profiled.steps);
+}
+
+/** A small center's one-day file, timed as a user runs it: a fresh `agent-etl` process, start to exit. */
+function smallFile(work: string, o: Options): void {
+  const csv = join(work, 'small-center.csv');
+  const made = generateEvents(csv, {
+    extensions: Math.ceil(o.smallEvents / 11),
+    days: 1,
+    start: '2024-11-05',
+    seed: o.seed,
+    maxEvents: o.smallEvents,
+  });
+  const time = (extra: string[]) => {
+    const runs = Array.from({ length: o.repeat }, (_, i) => {
+      const lake = join(work, `small-lake-${i}`);
+      const seconds = cliWallSeconds(['run', csv, '--lake', lake, ...extra]);
+      rmSync(lake, { recursive: true, force: true });
+      return seconds;
+    }).sort((a, b) => a - b);
+    return runs[Math.floor(runs.length / 2)] as number;
+  };
+  process.stdout.write(
+    `small center: ${fmt(made.events)} events in one day, agent-etl run (process start to exit, median of ${o.repeat}): ` +
+      `${time([]).toFixed(2)} s with the coverage check, ${time(['--no-check']).toFixed(2)} s without (target < 1 s)\n`,
+  );
+}
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') {
-    await child(process.argv[3] ?? '', process.argv[4] ?? '', process.argv[5] ?? '');
+    await child(process.argv[3] as Task, process.argv.slice(4));
     return;
   }
-  const options = new Command('bench')
-    .description('Times the local pipeline against a bare DuckDB scan of the same CSV (the floor).')
-    .option('--events <n>', 'events to generate', wholeNumber, 1_000_000)
-    .option('--days <n>', 'days the events span', wholeNumber, 28)
+  if (process.argv[2] === '--compare') {
+    const agreement = await compareWithPipeline(process.argv[3] ?? '', process.argv[4] ?? '');
+    process.stdout.write(`${JSON.stringify(agreement)}\n`);
+    return;
+  }
+  const o = new Command('bench')
+    .description(
+      'Times the local pipeline against contenders measured in the same run: a bare scan of the CSV (the floor), ' +
+        'a typed copy to Parquet, one plain correct query from CSV to intervals; and one more day into lakes with history.',
+    )
+    .option('--events <n>', 'events of the cold load', wholeNumber, 1_000_000)
+    .option('--days <n>', 'days the cold-load events span', wholeNumber, 28)
+    .option(
+      '--extensions <n>',
+      'extensions of the incremental cases (42000 gives about 560k events a weekday)',
+      wholeNumber,
+      2_000,
+    )
+    .option(
+      '--history <days>',
+      'days of history the incremental cases start from, comma separated',
+      dayList,
+      [28, 90],
+    )
+    .option('--repeat <n>', 'runs of each measurement; the median is shown', wholeNumber, 3)
+    .option('--small-events <n>', "events of the small center's one-day file", wholeNumber, 15_000)
     .option('--seed <n>', 'generator seed', wholeNumber, 42)
+    .option('--no-handlers', 'skip the Lambda bundle measurements')
     .parse(process.argv)
-    .opts<{ events: number; days: number; seed: number }>();
+    .opts<Options>();
 
   const work = mkdtempSync(join(tmpdir(), 'agent-etl-bench-'));
   try {
-    const csv = join(work, 'events.csv');
-    // The generator averages about 10 events per extension and day; size the roster to reach the target.
-    const extensions = Math.ceil((options.events / options.days / 10) * 1.2);
-    const generated = generateEvents(csv, {
-      extensions,
-      days: options.days,
-      start: '2024-11-04',
-      seed: options.seed,
-      maxEvents: options.events,
-    });
     process.stdout.write(
-      `input: ${generated.events.toLocaleString('en-US')} events, ${extensions} extensions, ${mib(statSync(csv).size)} CSV\n`,
+      `${new Date().toISOString()}, DuckDB memory limit ${process.env.AGENT_ETL_MEMORY_LIMIT ?? '1GB'}\n`,
     );
-    const floor = measure('floor', csv, join(work, 'unused'));
-    const run = measure('pipeline', csv, join(work, 'lake'));
-    const rows = [
-      ['floor (DuckDB count of the CSV)', floor],
-      ['pipeline (agent-etl run, fresh lake)', run],
-    ] as const;
-    for (const [name, m] of rows) {
-      const rate = Math.round(generated.events / m.seconds).toLocaleString('en-US');
-      process.stdout.write(
-        `${name.padEnd(38)} ${m.seconds.toFixed(2).padStart(7)} s  ${rate.padStart(11)} events/s  peak RSS ${mib(m.maxRssBytes).padStart(8)}  ${m.detail}\n`,
-      );
-    }
-    process.stdout.write(`ratio pipeline / floor: ${(run.seconds / floor.seconds).toFixed(2)}x\n`);
-    for (const handler of await measureHandlers()) {
-      process.stdout.write(
-        `lambda ${handler.name.padEnd(14)} bundle ${(handler.bundleBytes / 1024).toFixed(0)} KiB (limit 1024), cold module load ${handler.coldLoadMs} ms (median)\n`,
-      );
+    coldLoad(work, o);
+    incremental(work, o);
+    smallFile(work, o);
+    if (o.handlers) {
+      for (const handler of await measureHandlers()) {
+        process.stdout.write(
+          `lambda ${handler.name.padEnd(14)} bundle ${(handler.bundleBytes / 1024).toFixed(0)} KiB (limit 1024), cold module load ${handler.coldLoadMs} ms (median)\n`,
+        );
+      }
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
