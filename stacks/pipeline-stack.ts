@@ -94,7 +94,8 @@ export class PipelineStack extends TerraformStack {
       check_summary_function: monitoring.checkSummaryFunction.name,
       notify_function: notifications.notifyFunction.name,
       state_machine_log_group: orchestration.logGroup.name,
-      glue_job_log_group: loadJob.logGroup.name,
+      glue_job_output_log_group: loadJob.logGroups.output.name,
+      glue_job_error_log_group: loadJob.logGroups.error.name,
       check_summary_log_group: monitoring.checkSummaryFunction.logGroup.name,
       notify_log_group: notifications.notifyFunction.logGroup.name,
     };

@@ -16,8 +16,14 @@ const dev = environment('dev');
 const json = synthPipeline(dev);
 const bootstrap = synthBootstrap();
 
-/** Actions AWS only grants on `*`: X-Ray tracing and CloudWatch Logs vended delivery (Step Functions logging). */
+/**
+ * Actions AWS only grants on `*`: X-Ray tracing, CloudWatch Logs vended delivery (Step Functions
+ * logging), and for the CI roles, creating a KMS key (the deploy role may only create tagged ones)
+ * and listing aliases.
+ */
 const STAR_RESOURCE_ACTIONS = new Set([
+  'kms:CreateKey',
+  'kms:ListAliases',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
   'xray:GetSamplingRules',
