@@ -124,6 +124,10 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
   if (config.athenaBytesScannedCutoff < 10_000_000) {
     throw new Error('athenaBytesScannedCutoff must be at least 10 MB, the Athena minimum');
   }
+  if (config.maintenance.vacuumSchedule === config.maintenance.optimizeSchedule) {
+    // Both commit to every Iceberg table; at the same moment one of them would lose the commit.
+    throw new Error('maintenance.vacuumSchedule must differ from maintenance.optimizeSchedule');
+  }
   if (config.retention.bronzeArchiveDays <= config.retention.bronzeInfrequentAccessDays) {
     throw new Error('retention.bronzeArchiveDays must come after retention.bronzeInfrequentAccessDays');
   }
