@@ -40,7 +40,9 @@ export function maintenanceStatement(operation: MaintenanceOperation, table: Tab
 /**
  * Universal target of EventBridge Scheduler: `arn:aws:scheduler:::aws-sdk:<service>:<apiAction>` with
  * the API's request as JSON input; the execution role needs the API's permission
- * (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-universal.html).
+ * (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-universal.html). The
+ * service is the SDK's identifier (`athena`); read-only actions (`get...`, `list...`, `query...`) are
+ * refused there, `startQueryExecution` is not one of them.
  */
 const START_QUERY_ACTION = 'athena:startQueryExecution';
 
