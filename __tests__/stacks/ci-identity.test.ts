@@ -1,5 +1,10 @@
 import { isAbsolute, join } from 'node:path';
-import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import {
+  isWildcardOnlyAction,
+  runSimulation,
+  runUnsafeSimulation,
+  type Simulation,
+} from '@cloud-copilot/iam-simulate';
 import { Testing } from 'cdktf';
 import { BOOTSTRAP_STATE_FILE, BootstrapStack } from '../../stacks/bootstrap-stack';
 import {
@@ -15,7 +20,15 @@ import {
   GITHUB_OIDC_HOST,
   pullRequestSubject,
 } from '../../stacks/constructs/ci-identity';
-import { ROOT, resourceNamed, resourcesOf, STATE, synthBootstrap } from './synth';
+import {
+  ROOT,
+  resourceNamed,
+  resourcesOf,
+  STATE,
+  statementsOf,
+  synthBootstrap,
+  synthPipeline,
+} from './synth';
 
 // runUnsafeSimulation loads a resource policy without the name its own analysis then reads; give it
 // one. The unsafe runner is needed for trust policies only: the library's catalogue of
@@ -224,6 +237,95 @@ describe.each(ENVIRONMENTS.map((config) => [config.environment, config] as const
     });
   },
 );
+
+/**
+ * The call that creates each resource type the pipeline stacks declare, on a resource named the way the
+ * stack names it (`$P` = the environment's name prefix). A type missing here fails the test below:
+ * give the deploy role its actions in stacks/constructs/ci-identity.ts, then add it here.
+ */
+const CREATE: Record<string, [action: string, resource: string]> = {
+  aws_athena_named_query: ['athena:CreateNamedQuery', 'arn:aws:athena:$R:$A:workgroup/$P'],
+  aws_athena_workgroup: ['athena:CreateWorkGroup', 'arn:aws:athena:$R:$A:workgroup/$P'],
+  aws_cloudwatch_event_bus: ['events:CreateEventBus', 'arn:aws:events:$R:$A:event-bus/$P-pipeline'],
+  aws_cloudwatch_event_rule: ['events:PutRule', 'arn:aws:events:$R:$A:rule/$P-pipeline/$P-run-completed'],
+  aws_cloudwatch_event_target: ['events:PutTargets', 'arn:aws:events:$R:$A:rule/$P-bronze-csv-created'],
+  aws_cloudwatch_log_group: [
+    'logs:CreateLogGroup',
+    'arn:aws:logs:$R:$A:log-group:/aws-glue/jobs/$P-csv-to-parquet/error',
+  ],
+  aws_cloudwatch_metric_alarm: [
+    'cloudwatch:PutMetricAlarm',
+    'arn:aws:cloudwatch:$R:$A:alarm:$P-pipeline-failed',
+  ],
+  aws_dynamodb_table: ['dynamodb:CreateTable', 'arn:aws:dynamodb:$R:$A:table/$P-alert-state'],
+  aws_glue_catalog_database: ['glue:CreateDatabase', 'arn:aws:glue:$R:$A:database/$D'],
+  aws_glue_catalog_table: ['glue:CreateTable', 'arn:aws:glue:$R:$A:table/$D/agent_intervals'],
+  aws_glue_crawler: ['glue:CreateCrawler', '*'],
+  aws_glue_job: ['glue:CreateJob', 'arn:aws:glue:$R:$A:job/$P-csv-to-parquet'],
+  aws_iam_role: ['iam:CreateRole', 'arn:aws:iam::$A:role/$P-check-summary'],
+  aws_iam_role_policy: ['iam:PutRolePolicy', 'arn:aws:iam::$A:role/$P-check-summary'],
+  aws_kms_alias: ['kms:CreateAlias', 'arn:aws:kms:$R:$A:alias/$P'],
+  aws_lambda_function: ['lambda:CreateFunction', 'arn:aws:lambda:$R:$A:function:$P-notify'],
+  aws_lambda_permission: ['lambda:AddPermission', 'arn:aws:lambda:$R:$A:function:$P-check-summary'],
+  aws_s3_bucket: ['s3:CreateBucket', 'arn:aws:s3:::$P-bronze-$A-$R'],
+  aws_s3_bucket_lifecycle_configuration: ['s3:PutLifecycleConfiguration', 'arn:aws:s3:::$P-bronze-$A-$R'],
+  aws_s3_bucket_notification: ['s3:PutBucketNotification', 'arn:aws:s3:::$P-bronze-$A-$R'],
+  aws_s3_bucket_ownership_controls: ['s3:PutBucketOwnershipControls', 'arn:aws:s3:::$P-gold-$A-$R'],
+  aws_s3_bucket_policy: ['s3:PutBucketPolicy', 'arn:aws:s3:::$P-silver-$A-$R'],
+  aws_s3_bucket_public_access_block: ['s3:PutBucketPublicAccessBlock', 'arn:aws:s3:::$P-assets-$A-$R'],
+  aws_s3_bucket_server_side_encryption_configuration: [
+    's3:PutEncryptionConfiguration',
+    'arn:aws:s3:::$P-athena-results-$A-$R',
+  ],
+  aws_s3_bucket_versioning: ['s3:PutBucketVersioning', 'arn:aws:s3:::$P-bronze-$A-$R'],
+  aws_s3_object: ['s3:PutObject', 'arn:aws:s3:::$P-assets-$A-$R/glue/0123abcd/csv_to_parquet.py'],
+  aws_scheduler_schedule: [
+    'scheduler:CreateSchedule',
+    'arn:aws:scheduler:$R:$A:schedule/default/$P-daily-check',
+  ],
+  aws_sfn_state_machine: ['states:CreateStateMachine', 'arn:aws:states:$R:$A:stateMachine:$P-pipeline'],
+  aws_sns_topic: ['sns:CreateTopic', 'arn:aws:sns:$R:$A:$P-alerts'],
+  aws_sns_topic_policy: ['sns:SetTopicAttributes', 'arn:aws:sns:$R:$A:$P-alerts'],
+  aws_sns_topic_subscription: ['sns:Subscribe', 'arn:aws:sns:$R:$A:$P-alerts'],
+  aws_sqs_queue: ['sqs:CreateQueue', 'arn:aws:sqs:$R:$A:$P-table-maintenance-dlq'],
+  aws_sqs_queue_policy: ['sqs:SetQueueAttributes', 'arn:aws:sqs:$R:$A:$P-alerts-audit'],
+};
+
+describe('the deploy role covers the pipeline stack', () => {
+  const dev = ENVIRONMENTS.find((config) => config.environment === 'dev');
+  if (!dev) throw new Error('no dev environment');
+  const types = Object.keys(synthPipeline(dev).resource).filter((type) => type !== 'aws_kms_key');
+  const policy = rolePolicy('devDeployPolicy');
+
+  test('every resource type the stack declares has a known create call', () => {
+    expect(types.filter((type) => !CREATE[type])).toEqual([]);
+  });
+
+  test.each(Object.entries(CREATE))('%s: the dev deploy role may create it', async (_, [action, pattern]) => {
+    const resource = pattern
+      .replaceAll('$P', dev.namePrefix)
+      .replaceAll('$D', dev.namePrefix.replace(/-/g, '_'))
+      .replaceAll('$A', ACCOUNT)
+      .replaceAll('$R', REGION);
+    // Calls that take no resource are granted only for resources tagged with the environment.
+    const tags = { 'aws:RequestTag/project': PROJECT, 'aws:RequestTag/environment': dev.environment };
+    expect(await decide(policy, action, resource, resource === '*' ? tags : {})).toBe('Allowed');
+  });
+
+  test('no CI role holds a resource-less action on a named resource, where IAM would never grant it', async () => {
+    const misplaced: string[] = [];
+    for (const [name, holder] of Object.entries(resourcesOf(bootstrap, 'aws_iam_role_policy'))) {
+      for (const statement of statementsOf(holder.policy)) {
+        if (statement.Resource === '*') continue;
+        for (const action of statement.Action) {
+          const [service = '', operation = ''] = action.split(':');
+          if (await isWildcardOnlyAction(service, operation)) misplaced.push(`${name}: ${action}`);
+        }
+      }
+    }
+    expect(misplaced).toEqual([]);
+  });
+});
 
 describe('bootstrap stack', () => {
   test('creates the GitHub OIDC provider for the STS audience, without pinned thumbprints', () => {

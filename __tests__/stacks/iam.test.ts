@@ -18,11 +18,12 @@ const bootstrap = synthBootstrap();
 
 /**
  * Actions AWS only grants on `*`: X-Ray tracing, CloudWatch Logs vended delivery (Step Functions
- * logging), and for the CI roles, creating a KMS key (the deploy role may only create tagged ones)
- * and listing aliases.
+ * logging), and for the CI roles, creating a KMS key or a crawler (the deploy role may only create
+ * tagged ones) and listing aliases.
  */
 const STAR_RESOURCE_ACTIONS = new Set([
   'kms:CreateKey',
+  'glue:CreateCrawler',
   'kms:ListAliases',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',

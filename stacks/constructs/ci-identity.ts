@@ -117,7 +117,6 @@ const SERVICES: readonly ServiceAccess[] = [
       'glue:CreateJob',
       'glue:UpdateJob',
       'glue:DeleteJob',
-      'glue:CreateCrawler',
       'glue:UpdateCrawler',
       'glue:DeleteCrawler',
       'glue:TagResource',
@@ -468,9 +467,10 @@ export class CiIdentity extends Construct {
             Condition: { ...keysTagged([environment]), Bool: { 'kms:GrantIsForAWSResource': true } },
           },
           {
-            // CreateKey takes no resource; the key must carry this environment's tags from birth.
-            Sid: 'CreateTaggedKeys',
-            Action: ['kms:CreateKey'],
+            // These take no resource (Service Authorization Reference); what they create must carry
+            // this environment's tags from birth.
+            Sid: 'CreateTaggedResources',
+            Action: ['kms:CreateKey', 'glue:CreateCrawler'],
             Resource: '*',
             Condition: {
               StringEquals: {
