@@ -1,22 +1,15 @@
 import { App } from 'cdktf';
 import { BootstrapStack } from './stacks/bootstrap-stack';
-import { ENVIRONMENTS, PROJECT, type StateConfig, validateConfig } from './stacks/config';
+import { CI, ENVIRONMENTS, stateConfigFrom, validateCiConfig, validateConfig } from './stacks/config';
 import { PipelineStack } from './stacks/pipeline-stack';
 
-const state: StateConfig = {
-  // Globally unique; set TF_STATE_BUCKET (CI does, from a repository variable) to your own.
-  bucket: process.env.TF_STATE_BUCKET ?? `${PROJECT}-tfstate`,
-  region: process.env.TF_STATE_REGION ?? 'eu-west-1',
-  keyPrefix: PROJECT,
-};
+const state = stateConfigFrom(process.env);
+const environments = ENVIRONMENTS.map(validateConfig);
+const projectRoot = process.cwd();
 
 const app = new App();
-new BootstrapStack(app, 'bootstrap', { state });
-for (const config of ENVIRONMENTS) {
-  new PipelineStack(app, config.environment, {
-    config: validateConfig(config),
-    state,
-    projectRoot: process.cwd(),
-  });
+new BootstrapStack(app, 'bootstrap', { state, ci: validateCiConfig(CI), environments, projectRoot });
+for (const config of environments) {
+  new PipelineStack(app, config.environment, { config, state, projectRoot });
 }
 app.synth();

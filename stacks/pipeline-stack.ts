@@ -6,6 +6,7 @@ import { type EnvironmentConfig, PROJECT, type StateConfig } from './config';
 import { AwsContext } from './constructs/aws-context';
 import { Catalog } from './constructs/catalog';
 import { LoadJob } from './constructs/load-job';
+import { Maintenance } from './constructs/maintenance';
 import { Monitoring } from './constructs/monitoring';
 import { Notifications } from './constructs/notifications';
 import { Orchestration, pipelineName } from './constructs/orchestration';
@@ -88,6 +89,15 @@ export class PipelineStack extends TerraformStack {
       checkSummaryEntry: join(projectRoot, 'handlers', 'check-summary', 'index.ts'),
       bundleRoot,
     });
+    const maintenance = new Maintenance(this, 'maintenance', {
+      config,
+      context,
+      storage,
+      workgroupName: workgroup.name,
+      workgroupArn: workgroup.arn,
+      databaseName,
+      alertTopicArn: notifications.topic.arn,
+    });
 
     const outputs: Record<string, string> = {
       bronze_bucket: storage.bronze.name,
@@ -110,9 +120,11 @@ export class PipelineStack extends TerraformStack {
       notify_function: notifications.notifyFunction.name,
       run_failed_function: runFailed.function.name,
       state_machine_log_group: orchestration.logGroup.name,
-      glue_job_log_group: loadJob.logGroup.name,
+      glue_job_output_log_group: loadJob.logGroups.output.name,
+      glue_job_error_log_group: loadJob.logGroups.error.name,
       check_summary_log_group: monitoring.checkSummaryFunction.logGroup.name,
       notify_log_group: notifications.notifyFunction.logGroup.name,
+      maintenance_dlq_url: maintenance.deadLetterQueue.url,
     };
     for (const [name, value] of Object.entries(outputs)) {
       new TerraformOutput(this, name, { value });

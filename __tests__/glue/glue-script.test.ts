@@ -21,8 +21,8 @@ function scriptConstants(): Record<string, string[]> & { PARTITION_COLUMN?: stri
 
 const lists = scriptConstants();
 const job = resourceNamed(synthPipeline(), 'aws_glue_job', 'loadJob')[1];
-/** Arguments Glue itself reads (they start with `--enable-`, `--job-`, `--continuous-`). */
-const isGlueSetting = (name: string) => /^--(enable-|job-|continuous-)/.test(name);
+/** Arguments Glue itself reads (they start with `--enable-`, `--job-`, `--continuous-`, `--custom-`). */
+const isGlueSetting = (name: string) => /^--(enable-|job-|continuous-|custom-)/.test(name);
 
 describe('glue-scripts/csv_to_parquet.py', () => {
   test('compiles', () => {

@@ -16,8 +16,15 @@ const dev = environment('dev');
 const json = synthPipeline(dev);
 const bootstrap = synthBootstrap();
 
-/** Actions AWS only grants on `*`: X-Ray tracing and CloudWatch Logs vended delivery (Step Functions logging). */
+/**
+ * Actions AWS only grants on `*`: X-Ray tracing, CloudWatch Logs vended delivery (Step Functions
+ * logging), and for the CI roles, creating a KMS key or a crawler (the deploy role may only create
+ * tagged ones) and listing aliases.
+ */
 const STAR_RESOURCE_ACTIONS = new Set([
+  'kms:CreateKey',
+  'glue:CreateCrawler',
+  'kms:ListAliases',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
   'xray:GetSamplingRules',
@@ -131,6 +138,7 @@ describe('least privilege per component', () => {
         'lambda.amazonaws.com',
         'lambda.amazonaws.com',
         'lambda.amazonaws.com',
+        'scheduler.amazonaws.com',
         'scheduler.amazonaws.com',
         'states.amazonaws.com',
       ].map((service) => ({ Service: service })),

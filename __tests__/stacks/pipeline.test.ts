@@ -1,4 +1,5 @@
 import validateAsl from 'asl-validator';
+import { STATE_KEY_ALIAS } from '../../stacks/config';
 import { COMPLETION_EVENT, GLUE_JOB_ARGUMENTS, LOAD_STATE } from '../../workflow/definition';
 import { MANAGED_TABLES, SILVER_TABLES } from '../../workflow/tables';
 import {
@@ -294,12 +295,13 @@ describe('orchestration', () => {
 });
 
 describe('stack', () => {
-  test('state in S3: encrypted, natively locked, one key per stack', () => {
+  test('state in S3: encrypted with the state key, natively locked, one key per stack', () => {
     expect(json.terraform.backend.s3).toEqual({
       bucket: STATE.bucket,
       key: `${STATE.keyPrefix}/dev.tfstate`,
       region: STATE.region,
       encrypt: true,
+      kms_key_id: STATE_KEY_ALIAS,
       use_lockfile: true,
     });
     expect((synthPipeline(environment('prod')).terraform.backend.s3 as { key: string }).key).toBe(
@@ -324,7 +326,8 @@ describe('stack', () => {
       'athena_workgroup',
       'glue_database',
       'state_machine_log_group',
-      'glue_job_log_group',
+      'glue_job_output_log_group',
+      'glue_job_error_log_group',
       'check_summary_log_group',
       'notify_log_group',
       'alert_topic_arn',

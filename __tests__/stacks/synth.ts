@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Testing } from 'cdktf';
 import { BootstrapStack } from '../../stacks/bootstrap-stack';
-import { ENVIRONMENTS, type EnvironmentConfig, type StateConfig } from '../../stacks/config';
+import { CI, ENVIRONMENTS, type EnvironmentConfig, type StateConfig } from '../../stacks/config';
 import { PipelineStack } from '../../stacks/pipeline-stack';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -34,7 +34,13 @@ export function synthPipeline(config: EnvironmentConfig = environment('dev')): T
 
 export function synthBootstrap(): TerraformJson {
   const app = Testing.app();
-  return JSON.parse(Testing.synth(new BootstrapStack(app, 'bootstrap', { state: STATE }))) as TerraformJson;
+  const stack = new BootstrapStack(app, 'bootstrap', {
+    state: STATE,
+    ci: CI,
+    environments: ENVIRONMENTS,
+    projectRoot: ROOT,
+  });
+  return JSON.parse(Testing.synth(stack)) as TerraformJson;
 }
 
 /** Resources of one type, by Terraform name; throws when there are none. */

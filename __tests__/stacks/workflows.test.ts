@@ -32,17 +32,20 @@ describe('.github/workflows', () => {
     expect(plan).toContain('github.rest.issues.createComment');
   });
 
-  test('deploy assumes a role through OIDC, never stored keys, one deploy at a time, prod behind approval', () => {
+  test('deploy assumes a role through OIDC, never stored keys, one deploy per environment at a time, prod behind approval', () => {
     const deploy = read('deploy.yml');
     expect(deploy).toMatch(/on:\n {2}push:\n {4}branches: \[main\]/);
     expect(deploy).toContain('id-token: write');
-    expect(deploy).toMatch(/concurrency:\n {2}group: deploy\n {2}cancel-in-progress: false/);
     expect(deploy).not.toMatch(/aws-access-key-id|aws-secret-access-key|AWS_SECRET|secrets\./i);
     expect(deploy.match(/role-to-assume:/g)).toHaveLength(2);
     const prod = jobBlock(deploy, 'prod');
     expect(prod).toContain('environment: prod');
     expect(prod).toContain('needs: dev');
     expect(prod).toContain('npx cdktf deploy prod');
+    expect(prod).toMatch(/concurrency:\n {6}group: deploy-prod\n {6}cancel-in-progress: false/);
+    expect(jobBlock(deploy, 'dev')).toMatch(
+      /concurrency:\n {6}group: deploy-dev\n {6}cancel-in-progress: false/,
+    );
     expect(jobBlock(deploy, 'dev')).toContain('npx cdktf deploy dev');
   });
 });

@@ -47,6 +47,8 @@ export interface EncryptionKeyProps {
   readonly context: AwsContext;
   /** Service principals that encrypt with the key on their own behalf (e.g. CloudWatch alarms publishing to SNS). */
   readonly servicePrincipals?: readonly string[];
+  /** Further key-policy statements, for services whose use of a key needs its own conditions. */
+  readonly statements?: readonly PolicyStatement[];
   readonly protect: boolean;
 }
 
@@ -73,6 +75,7 @@ export class EncryptionKey extends Construct {
         Condition: { StringEquals: { 'aws:SourceAccount': props.context.accountId } },
       });
     }
+    statements.push(...(props.statements ?? []));
     this.key = new KmsKey(this, 'key', {
       description: props.description,
       enableKeyRotation: true,

@@ -36,10 +36,23 @@ function uploadAsset(scope: Construct, id: string, bucket: SecureBucket, path: s
   });
 }
 
+/**
+ * Glue 5 ignores `--enable-continuous-cloudwatch-log` and `--continuous-log-logGroup` (Glue 4 and
+ * earlier). It writes driver and executor logs to `<prefix>/error` and the script's stdout and stderr
+ * to `<prefix>/output`, where `--custom-logGroup-prefix` sets the prefix, by default `/aws-glue/jobs`
+ * (https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html). The prefix may hold
+ * at most 400 characters, none of them `:` or `*` (same page).
+ */
+export const GLUE_LOG_STREAMS = ['output', 'error'] as const;
+export type GlueLogStream = (typeof GLUE_LOG_STREAMS)[number];
+export const glueLogGroupPrefix = (config: EnvironmentConfig) =>
+  `/aws-glue/jobs/${config.namePrefix}-csv-to-parquet`;
+
 /** The CSV-to-Parquet Glue job (glue-scripts/), its script and contract as assets, its role and logs. */
 export class LoadJob extends Construct {
   readonly job: GlueJob;
-  readonly logGroup: CloudwatchLogGroup;
+  /** The job's two log groups: `output` (the script's stdout and stderr) and `error` (driver and Spark logs). */
+  readonly logGroups: Record<GlueLogStream, CloudwatchLogGroup>;
 
   constructor(scope: Construct, id: string, props: LoadJobProps) {
     super(scope, id);
@@ -48,10 +61,16 @@ export class LoadJob extends Construct {
     const contract = uploadAsset(this, 'contract', storage.assets, props.contractPath);
     const jobName = `${config.namePrefix}-csv-to-parquet`;
 
-    this.logGroup = new CloudwatchLogGroup(this, 'logGroup', {
-      name: `/aws-glue/jobs/${jobName}`,
-      retentionInDays: config.retention.logDays,
-    });
+    const logGroupPrefix = glueLogGroupPrefix(config);
+    const logGroupArn = (stream: GlueLogStream) => context.logGroupArn(`${logGroupPrefix}/${stream}`);
+    const logGroup = (stream: GlueLogStream) =>
+      new CloudwatchLogGroup(this, `${stream}LogGroup`, {
+        name: `${logGroupPrefix}/${stream}`,
+        retentionInDays: config.retention.logDays,
+        // The lake key's policy lets CloudWatch Logs use it for these groups (storage.ts).
+        kmsKeyId: storage.key.arn,
+      });
+    this.logGroups = { output: logGroup('output'), error: logGroup('error') };
 
     const silverPrefixes = [
       tablePrefix(AGENT_EVENTS),
@@ -59,8 +78,6 @@ export class LoadJob extends Construct {
       SILVER_STAGING_PREFIX,
       SILVER_MANIFEST_PREFIX,
     ];
-    // Glue writes driver output and errors to these two fixed groups whatever the job sets.
-    const glueOutputGroups = ['/aws-glue/jobs/output', '/aws-glue/jobs/error'];
     const role = new ServiceRole(this, 'role', {
       name: jobName,
       description: 'Glue load job: reads a bronze object, writes silver events and rejects',
@@ -89,16 +106,12 @@ export class LoadJob extends Construct {
         },
         { Sid: 'UseLakeKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: [storage.key.arn] },
         {
+          // Glue asks for its groups before writing; they exist, so CreateLogGroup makes nothing.
           Sid: 'JobLogs',
-          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          Resource: [this.logGroup.arn, `${this.logGroup.arn}:log-stream:*`],
-        },
-        {
-          Sid: 'GlueOutputLogs',
           Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
-          Resource: glueOutputGroups.flatMap((group) => [
-            context.logGroupArn(group),
-            context.logStreamsArn(group),
+          Resource: GLUE_LOG_STREAMS.flatMap((stream) => [
+            logGroupArn(stream),
+            `${logGroupArn(stream)}:log-stream:*`,
           ]),
         },
       ],
@@ -122,8 +135,7 @@ export class LoadJob extends Construct {
       },
       defaultArguments: {
         '--job-language': 'python',
-        '--enable-continuous-cloudwatch-log': 'true',
-        '--continuous-log-logGroup': this.logGroup.name,
+        '--custom-logGroup-prefix': logGroupPrefix,
         '--silver_bucket': storage.silver.name,
         '--contract_path': `s3://${storage.assets.name}/${contract.key}`,
       },

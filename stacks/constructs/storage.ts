@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { EncryptionKey } from './encryption-key';
+import { GLUE_LOG_STREAMS, glueLogGroupPrefix } from './load-job';
 import { SecureBucket, type SecureBucketProps } from './secure-bucket';
 
 type BucketOptions = Pick<SecureBucketProps, 'versioned' | 'lifecycleRules'>;
@@ -37,6 +38,31 @@ export class Storage extends Construct {
       context,
       // CloudWatch alarms publish to the encrypted alert topic as the service itself.
       servicePrincipals: ['cloudwatch.amazonaws.com'],
+      statements: [
+        {
+          // CloudWatch Logs encrypts the Glue job's log groups with the key, for those groups only
+          // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+          Sid: 'CloudWatchLogsEncryptsGlueJobLogs',
+          Principal: { Service: `logs.${context.region}.amazonaws.com` },
+          Action: [
+            'kms:Encrypt',
+            'kms:Decrypt',
+            'kms:ReEncryptFrom',
+            'kms:ReEncryptTo',
+            'kms:GenerateDataKey',
+            'kms:GenerateDataKeyWithoutPlaintext',
+            'kms:DescribeKey',
+          ],
+          Resource: '*',
+          Condition: {
+            ArnEquals: {
+              'kms:EncryptionContext:aws:logs:arn': GLUE_LOG_STREAMS.map((stream) =>
+                context.logGroupArn(`${glueLogGroupPrefix(config)}/${stream}`),
+              ),
+            },
+          },
+        },
+      ],
       protect: config.protectData,
     });
     const bucket = (id: string, purpose: string, options: BucketOptions = {}) =>

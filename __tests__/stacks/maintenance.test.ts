@@ -1,0 +1,134 @@
+import { validateConfig } from '../../stacks/config';
+import { maintenanceStatement } from '../../stacks/constructs/maintenance';
+import { MANAGED_TABLES } from '../../workflow/tables';
+import {
+  bySid,
+  environment,
+  ref,
+  resourceNamed,
+  resourcesOf,
+  resourcesOfStatement,
+  statementsOf,
+  synthPipeline,
+} from './synth';
+
+const dev = environment('dev');
+const json = synthPipeline(dev);
+const schedules = Object.entries(resourcesOf(json, 'aws_scheduler_schedule')).filter(([name]) =>
+  name.startsWith('maintenance_'),
+);
+const [workgroup] = resourceNamed(json, 'aws_athena_workgroup', 'workgroup');
+const [database] = resourceNamed(json, 'aws_glue_catalog_database', 'database');
+const [roleName] = resourceNamed(json, 'aws_iam_role', 'maintenance');
+const policy = bySid(statementsOf(resourceNamed(json, 'aws_iam_role_policy', 'maintenance')[1].policy));
+
+interface Target {
+  arn: string;
+  role_arn: string;
+  input: string;
+  dead_letter_config: { arn: string };
+}
+const targets = schedules.map(([, schedule]) => ({ schedule, target: schedule.target as Target }));
+const queries = targets.map(({ target }) => JSON.parse(target.input) as Record<string, unknown>);
+
+// Athena's documented syntax: OPTIMIZE [db_name.]table_name REWRITE DATA USING BIN_PACK [WHERE predicate]
+// and VACUUM [database_name.]target_table.
+const OPTIMIZE = /^OPTIMIZE (\w+) REWRITE DATA USING BIN_PACK$/;
+const VACUUM = /^VACUUM (\w+)$/;
+
+describe('Iceberg maintenance', () => {
+  test('every Iceberg table gets exactly one OPTIMIZE and one VACUUM, in Athena syntax', () => {
+    const statements = queries.map((query) => String(query.QueryString));
+    const tables = MANAGED_TABLES.map((table) => table.name).sort();
+    expect(
+      statements
+        .map((s) => OPTIMIZE.exec(s)?.[1])
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(tables);
+    expect(
+      statements
+        .map((s) => VACUUM.exec(s)?.[1])
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(tables);
+    expect(statements).toHaveLength(2 * tables.length);
+  });
+
+  test('each schedule starts an Athena query through the universal target, in the pipeline workgroup and database', () => {
+    for (const { target } of targets) {
+      expect(target.arn).toMatch(
+        /^arn:\$\{data\.aws_partition\..+\}:scheduler:::aws-sdk:athena:startQueryExecution$/,
+      );
+      expect(target.role_arn).toBe(ref('aws_iam_role', roleName, 'arn'));
+    }
+    for (const query of queries) {
+      expect(Object.keys(query).sort()).toEqual(['QueryExecutionContext', 'QueryString', 'WorkGroup']);
+      expect(query.WorkGroup).toBe(ref('aws_athena_workgroup', workgroup, 'name'));
+      expect(query.QueryExecutionContext).toEqual({
+        Catalog: 'AwsDataCatalog',
+        Database: ref('aws_glue_catalog_database', database, 'name'),
+      });
+    }
+  });
+
+  test('optimize and vacuum run at their configured times in the contact center zone, never together', () => {
+    for (const { schedule } of targets) {
+      const query = JSON.parse((schedule.target as Target).input) as { QueryString: string };
+      const expected = query.QueryString.startsWith('OPTIMIZE')
+        ? dev.maintenance.optimizeSchedule
+        : dev.maintenance.vacuumSchedule;
+      expect(schedule.schedule_expression).toBe(expected);
+      expect(schedule.schedule_expression_timezone).toBe(dev.timezone);
+    }
+    expect(() =>
+      validateConfig({
+        ...dev,
+        maintenance: { optimizeSchedule: 'cron(0 3 * * ? *)', vacuumSchedule: 'cron(0 3 * * ? *)' },
+      }),
+    ).toThrow(/maintenance\.vacuumSchedule must differ from maintenance\.optimizeSchedule/);
+  });
+
+  test('starts that fail after retries go to a dead-letter queue whose alarm publishes to the alert topic', () => {
+    const [queue] = resourceNamed(json, 'aws_sqs_queue', 'maintenance');
+    for (const { target } of targets) {
+      expect(target.dead_letter_config).toEqual({ arn: ref('aws_sqs_queue', queue, 'arn') });
+    }
+    const [, alarm] = resourceNamed(json, 'aws_cloudwatch_metric_alarm', 'maintenance');
+    const [topic] = resourceNamed(json, 'aws_sns_topic', 'alertTopic');
+    expect(alarm.dimensions).toEqual({ QueueName: ref('aws_sqs_queue', queue, 'name') });
+    expect(alarm.alarm_actions).toEqual([ref('aws_sns_topic', topic, 'arn')]);
+    expect(json.output.maintenance_dlq_url?.value).toBe(ref('aws_sqs_queue', queue, 'url'));
+  });
+
+  test('the role is trusted by Scheduler of this account only', () => {
+    const [, role] = resourceNamed(json, 'aws_iam_role', 'maintenance');
+    const [trust] = statementsOf(role.assume_role_policy);
+    expect(trust?.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
+    expect(trust?.Condition?.StringEquals?.['aws:SourceAccount']).toMatch(/aws_caller_identity/);
+  });
+
+  test('the role starts queries in its workgroup, commits only the Iceberg tables, deletes only their files', () => {
+    expect(policy.StartMaintenanceQueries?.Action).toEqual(['athena:StartQueryExecution']);
+    expect(policy.StartMaintenanceQueries?.Resource).toEqual([ref('aws_athena_workgroup', workgroup, 'arn')]);
+    const tableArns = resourcesOfStatement(policy.CommitTables ?? { Effect: 'Allow', Action: [] }).filter(
+      (arn) => arn.includes(':table/'),
+    );
+    expect(tableArns.map((arn) => arn.split('/').pop()).sort()).toEqual(
+      MANAGED_TABLES.map((t) => t.name).sort(),
+    );
+    const gold = ref('aws_s3_bucket', resourceNamed(json, 'aws_s3_bucket', 'goldBucket')[0], 'arn');
+    const deletes = Object.values(policy).filter((statement) => statement.Action.includes('s3:DeleteObject'));
+    expect(deletes.flatMap(resourcesOfStatement).every((arn) => arn.startsWith(`${gold}/`))).toBe(true);
+    expect(deletes.flatMap(resourcesOfStatement)).toHaveLength(MANAGED_TABLES.length);
+    const actions = Object.values(policy).flatMap((statement) => statement.Action);
+    expect(actions.filter((action) => /^(glue:(Create|Delete)|s3:PutBucket|iam:)/.test(action))).toEqual([]);
+  });
+
+  test('a table name VACUUM would need backticks for is refused with the reason', () => {
+    const table = { ...MANAGED_TABLES[0], name: '_hidden' } as (typeof MANAGED_TABLES)[number];
+    expect(() => maintenanceStatement('vacuum', table)).toThrow(
+      /table "_hidden": maintenance statements need/,
+    );
+  });
+});
