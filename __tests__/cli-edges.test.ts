@@ -348,3 +348,34 @@ describe('the bundled sample', () => {
     expect(check.stdout).toContain('missing 2024-11-06 14:30:00 to 2024-11-06 16:00:00');
   });
 });
+
+describe('the check after a run', () => {
+  test('a webhook that never answers does not make a committed run look failed', async () => {
+    const { createServer } = await import('node:http');
+    const held: import('node:http').ServerResponse[] = [];
+    const server = createServer((_, response) => held.push(response));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const dir = tempDir('agent-etl-hang-');
+    try {
+      const csv = writeCsv(dir, 'day.csv', [
+        '2024-11-18 09:00:00,901,ONLINE,',
+        '2024-11-18 09:10:00,901,LOGOUT,',
+      ]);
+      const lake = join(dir, 'lake');
+      const result = await cli(['run', csv, '--lake', lake], {
+        AGENT_ETL_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+      });
+      expect(held.length).toBeGreaterThan(0);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/1 succeeded, 0 failed/);
+      expect(result.stderr).not.toMatch(/error: .*day\.csv/);
+      const runs = await cli(['export', 'runs', '--lake', lake, '--format', 'json']);
+      expect(JSON.parse(runs.stdout).map((r: { status: string }) => r.status)).toEqual(['SUCCEEDED']);
+    } finally {
+      for (const response of held) response.destroy();
+      server.close();
+      removeDir(dir);
+    }
+  }, 120_000);
+});
