@@ -8,7 +8,8 @@ writes accepted rows to silver `agent_events` (Parquet, one folder per event dat
 
 A file is refused whole (the job fails with a one-line message naming it) when it is not UTF-8
 text, lacks a required column or has no valid row; nothing is written to silver then.
-Ingesting the same object again replaces its earlier files, listed in a manifest per object.
+Ingesting the same object again adds a set of files for the new run; SQL counts only the object's
+latest successful run (pipeline_runs), so a failed run never removes the version that stands.
 """
 
 import codecs
@@ -281,25 +282,31 @@ def delete_keys(s3, bucket, keys):
         s3.delete_objects(Bucket=bucket, Delete={"Objects": batch})
 
 
-def publish(s3, bucket, staging, source, source_id):
-    """Moves staged files to their table folders as `<source-id>-<n>.parquet`, then drops the object's earlier files."""
+def publish(s3, bucket, staging, source, source_id, run_id):
+    """Moves staged files to their table folders as `<source-id>-<run-tag>-<n>.parquet`, one set per run.
+
+    Earlier runs' files stay: which run's rows count is decided in SQL by pipeline_runs (an object's
+    latest successful run), so a run that fails after loading must not remove the version that stands.
+    The manifest lists every run's files, for a later cleanup of superseded versions.
+    """
     manifest_key = f"{MANIFEST_PREFIX}/{source_id}.json"
     # Listed before it is read: with s3:ListBucket granted only under an s3:prefix condition, a GetObject
     # of a missing key may answer 403 rather than 404, so "missing" is never inferred from an error.
     if manifest_key in set(list_keys(s3, bucket, manifest_key)):
-        earlier = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())["files"]
+        runs = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read()).get("runs", {})
     else:
-        earlier = []
+        runs = {}
+    run_tag = hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:8]
     published = []
     counters = {}
     for key in sorted(k for k in list_keys(s3, bucket, f"{staging}/") if k.endswith(".parquet")):
         folder = key[len(staging) + 1 :].rsplit("/", 1)[0]
         counters[folder] = counters.get(folder, 0) + 1
-        target = f"{folder}/{source_id}-{counters[folder]}.parquet"
+        target = f"{folder}/{source_id}-{run_tag}-{counters[folder]}.parquet"
         s3.copy({"Bucket": bucket, "Key": key}, bucket, target)
         published.append(target)
-    delete_keys(s3, bucket, sorted(set(earlier) - set(published)))
-    manifest = {"source_object": source, "files": published}
+    runs[run_id] = published
+    manifest = {"source_object": source, "runs": runs}
     s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode("utf-8"))
     delete_keys(s3, bucket, list(list_keys(s3, bucket, f"{staging}/")))
 
@@ -339,7 +346,7 @@ def main():
         .parquet(f"s3://{silver}/{staging}/{EVENTS_PREFIX}")
     )
     rejects.select(*REJECT_COLUMNS).coalesce(1).write.parquet(f"s3://{silver}/{staging}/{REJECTS_PREFIX}")
-    publish(s3, silver, staging, source, source_id)
+    publish(s3, silver, staging, source, source_id, run_id)
 
 
 if __name__ == "__main__":

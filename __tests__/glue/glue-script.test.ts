@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,7 +103,7 @@ except job.RefusedFile as error:
 for run, days in [("r1", ["2024-11-04", "2024-11-05"]), ("r2", ["2024-11-05"])]:
     for day in days:
         s3.put_object(Bucket="silver", Key=f"_staging/{run}/agent_events/event_date={day}/part-0.parquet", Body=b"x")
-    job.publish(s3, "silver", f"_staging/{run}", "bronze/day 1, [a].csv", "abc")
+    job.publish(s3, "silver", f"_staging/{run}", "bronze/day 1, [a].csv", "abc", run)
     out[run] = sorted(k for (b, k) in s3.objects if b == "silver")
 print(json.dumps(out))
 `;
@@ -115,12 +116,16 @@ describe('the Glue job on S3', () => {
     expect(out.missing).toBe(
       'bronze/gone.csv: cannot read the object (AccessDenied: missing, or not readable by the job)',
     );
+    const tag = (run: string) => createHash('sha256').update(run).digest('hex').slice(0, 8);
     expect(out.r1).toEqual([
       '_manifests/abc.json',
-      'agent_events/event_date=2024-11-04/abc-1.parquet',
-      'agent_events/event_date=2024-11-05/abc-1.parquet',
+      `agent_events/event_date=2024-11-04/abc-${tag('r1')}-1.parquet`,
+      `agent_events/event_date=2024-11-05/abc-${tag('r1')}-1.parquet`,
     ]);
-    // the second load of the same object replaces the first: its 2024-11-04 file is gone
-    expect(out.r2).toEqual(['_manifests/abc.json', 'agent_events/event_date=2024-11-05/abc-1.parquet']);
+    // a second load of the same object adds its own files and keeps the first run's, which stand
+    // until the second run succeeds (pipeline_runs decides which rows count)
+    expect(out.r2).toEqual(
+      [...out.r1, `agent_events/event_date=2024-11-05/abc-${tag('r2')}-1.parquet`].sort(),
+    );
   });
 });
