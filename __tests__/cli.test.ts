@@ -179,6 +179,11 @@ describe('agent-etl', () => {
       expect(readable.code).toBe(0);
       const rerun = await cli('run', events, '--lake', lake);
       expect(rerun.code).toBe(0);
+      // the killed run is named before the new one starts (it was RUNNING when killed, or never began)
+      const runs = JSON.parse((await cli('export', 'runs', '--lake', lake, '--format', 'json')).stdout);
+      const killed = runs.filter((r: { status: string }) => r.status === 'RUNNING');
+      for (const run of killed)
+        expect(rerun.stderr).toContain(`the last run of ${run.source_object} (${run.run_id})`);
       expect((await cli('export', 'intervals', '--lake', lake)).stdout).toBe(expected);
     });
   });

@@ -107,6 +107,21 @@ async function summarize(lake: Lake, runs: readonly FileRun[], seconds: number):
   ].join('\n');
 }
 
+/**
+ * Runs still RUNNING when a command holds the lake were killed (the lock admits one command at a
+ * time): named up front, so a file whose last run never finished is not mistaken for loaded.
+ */
+async function warnUnfinished(lake: Lake): Promise<void> {
+  const rows = await lake.query(
+    `select source_object, run_id from pipeline_runs where status = 'RUNNING' order by started_at, run_id`,
+  );
+  for (const row of rows) {
+    process.stderr.write(
+      `warning: the last run of ${row.source_object} (${row.run_id}) did not finish; run the file again, or agent-etl rerun --failed\n`,
+    );
+  }
+}
+
 async function runCommand(
   inputs: string[],
   options: { lake: string; wait: number; check: boolean; key?: string },
@@ -126,6 +141,7 @@ async function runCommand(
     throw new InvalidArgumentError('--key names one object: give one file');
   return withLakeLock(options.lake, options.wait, async () => {
     const lake = await Lake.open(options.lake);
+    await warnUnfinished(lake);
     const bar = process.stderr.isTTY
       ? new SingleBar({
           format: '{bar} {percentage}% | {file} | {state}',
