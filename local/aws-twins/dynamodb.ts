@@ -27,6 +27,10 @@ const NOT_EXISTS = /^attribute_not_exists\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$/;
 const EXISTS = /^attribute_exists\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$/;
 const EQUALS = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(:[A-Za-z0-9_]+)$/;
 
+/** Attribute values compare by content (the values Step Functions hands over may lack a prototype). */
+const sameValue = (a: unknown, b: unknown) =>
+  isDeepStrictEqual(JSON.parse(JSON.stringify(a ?? null)), JSON.parse(JSON.stringify(b ?? null)));
+
 const validation = (message: string) => new TaskError('DynamoDB.ValidationException', message);
 
 function itemBytes(item: Item): number {
@@ -121,7 +125,7 @@ export class LocalDynamoTable {
         throw validation(`An expression attribute value used in expression is not defined: ${equals[2]}`);
       }
       used = [equals[2]];
-      holds = current !== undefined && isDeepStrictEqual(current[equals[1]], expected);
+      holds = current?.[equals[1]] !== undefined && sameValue(current[equals[1]], expected);
     } else {
       throw new Error(
         `the local DynamoDB twin evaluates attribute_not_exists(a), attribute_exists(a) and a = :v only, not: ${expression}`,

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import { TaskError } from './errors';
 
 export type ExecutionStatus =
@@ -140,7 +139,7 @@ export class LocalStepFunctions {
         `arn:aws:states:${this.region}:${this.accountId}:execution:${machineName}:${name}`,
       );
       let arn: string;
-      if (existing?.status === 'RUNNING' && isDeepStrictEqual(existing.input, input)) {
+      if (existing?.status === 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(input)) {
         arn = existing.arn;
         await existing.closed;
       } else {
