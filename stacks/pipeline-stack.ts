@@ -10,6 +10,7 @@ import { Monitoring } from './constructs/monitoring';
 import { Notifications } from './constructs/notifications';
 import { Orchestration } from './constructs/orchestration';
 import { QueryWorkgroup } from './constructs/query-workgroup';
+import { Serialization } from './constructs/serialization';
 import { Storage } from './constructs/storage';
 import { remoteState } from './remote-state';
 
@@ -61,6 +62,17 @@ export class PipelineStack extends TerraformStack {
       notifyEntry: join(projectRoot, 'handlers', 'notify', 'index.ts'),
       bundleRoot,
     });
+    const serialization = new Serialization(this, 'serialization', {
+      config,
+      context,
+      key: storage.key,
+      pipelineStateMachineName: orchestration.stateMachine.name,
+      pipelineStateMachineArn: orchestration.stateMachine.arn,
+      pipelineTimeoutSeconds: orchestration.pipelineTimeoutSeconds,
+      bronzeRuleArn: orchestration.bronzeRule.arn,
+      alertTopicArn: notifications.topic.arn,
+    });
+    orchestration.routeBronzeObjects(serialization);
     const monitoring = new Monitoring(this, 'monitoring', {
       config,
       context,
@@ -84,6 +96,9 @@ export class PipelineStack extends TerraformStack {
       state_machine_arn: orchestration.stateMachine.arn,
       event_bus_name: orchestration.eventBus.name,
       bronze_rule_dlq_url: orchestration.bronzeRuleDeadLetterQueue.url,
+      pending_queue_url: serialization.queue.url,
+      drain_state_machine_arn: serialization.stateMachine.arn,
+      lock_table_name: serialization.lockTable.name,
       athena_workgroup: workgroup.name,
       glue_database: databaseName,
       glue_job_name: loadJob.job.name,

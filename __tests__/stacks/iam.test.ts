@@ -131,6 +131,8 @@ describe('least privilege per component', () => {
         'lambda.amazonaws.com',
         'lambda.amazonaws.com',
         'scheduler.amazonaws.com',
+        'scheduler.amazonaws.com',
+        'states.amazonaws.com',
         'states.amazonaws.com',
       ].map((service) => ({ Service: service })),
     );
