@@ -350,3 +350,166 @@ describe('serialized runs: concurrent drains of the real drain definition', () =
     expect(world.table.peek(LOCK_ID)).toBeUndefined();
   });
 });
+
+describe('the local twins refuse what AWS refuses', () => {
+  const item = (holder: string) => ({ lock_id: { S: LOCK_ID }, holder: { S: holder } });
+
+  test('DynamoDB: conditional put, conditional delete, and the errors of a malformed request', async () => {
+    const table = new LocalDynamoTable(TABLE, 'lock_id');
+    await table.putItem({
+      TableName: TABLE,
+      Item: item('a'),
+      ConditionExpression: 'attribute_not_exists(lock_id)',
+    });
+    await expect(
+      table.putItem({
+        TableName: TABLE,
+        Item: item('b'),
+        ConditionExpression: 'attribute_not_exists(lock_id)',
+      }),
+    ).rejects.toMatchObject({ name: 'DynamoDB.ConditionalCheckFailedException' });
+    expect(table.peek(LOCK_ID)?.holder).toEqual({ S: 'a' });
+    const key = { lock_id: { S: LOCK_ID } };
+    await expect(
+      table.deleteItem({
+        TableName: TABLE,
+        Key: key,
+        ConditionExpression: 'holder = :me',
+        ExpressionAttributeValues: { ':me': { S: 'b' } },
+      }),
+    ).rejects.toMatchObject({ name: 'DynamoDB.ConditionalCheckFailedException' });
+    expect(table.peek(LOCK_ID)).toBeDefined();
+    await table.deleteItem({
+      TableName: TABLE,
+      Key: key,
+      ConditionExpression: 'holder = :me',
+      ExpressionAttributeValues: { ':me': { S: 'a' } },
+    });
+    expect(await table.getItem({ TableName: TABLE, Key: key, ConsistentRead: true })).toEqual({});
+    // A condition on an item that does not exist is false, as in DynamoDB.
+    await expect(
+      table.deleteItem({
+        TableName: TABLE,
+        Key: key,
+        ConditionExpression: 'holder = :me',
+        ExpressionAttributeValues: { ':me': { S: 'a' } },
+      }),
+    ).rejects.toMatchObject({ name: 'DynamoDB.ConditionalCheckFailedException' });
+
+    await expect(table.getItem({ TableName: 'other', Key: key })).rejects.toMatchObject({
+      name: 'DynamoDB.ResourceNotFoundException',
+    });
+    await expect(table.putItem({ TableName: TABLE, Item: { holder: { S: 'x' } } })).rejects.toMatchObject({
+      name: 'DynamoDB.ValidationException',
+    });
+    await expect(
+      table.deleteItem({ TableName: TABLE, Key: key, ConditionExpression: 'holder = :me' }),
+    ).rejects.toMatchObject({
+      name: 'DynamoDB.ValidationException',
+      message: expect.stringMatching(/not defined/),
+    });
+    await expect(
+      table.putItem({
+        TableName: TABLE,
+        Item: item('a'),
+        ConditionExpression: 'attribute_not_exists(lock_id)',
+        ExpressionAttributeValues: { ':unused': { S: 'x' } },
+      }),
+    ).rejects.toMatchObject({
+      name: 'DynamoDB.ValidationException',
+      message: expect.stringMatching(/unused/),
+    });
+    await expect(
+      table.putItem({ TableName: TABLE, Item: { ...item('a'), blob: { S: 'x'.repeat(400 * 1024) } } }),
+    ).rejects.toMatchObject({ name: 'DynamoDB.ValidationException', message: expect.stringMatching(/size/) });
+    await expect(
+      table.putItem({ TableName: TABLE, Item: item('a'), ConditionExpression: 'size(holder) > :n' }),
+    ).rejects.toThrow(/local DynamoDB twin evaluates/);
+  });
+
+  test('SQS: receive limits, visibility, receipt handles, redrive, attributes', async () => {
+    let clock = 0;
+    const dlq = new LocalSqsQueue(`${QUEUE_URL}-dlq`, { visibilityTimeoutSeconds: 30, now: () => clock });
+    const queue = new LocalSqsQueue(QUEUE_URL, {
+      visibilityTimeoutSeconds: 30,
+      maxReceiveCount: 2,
+      deadLetterQueue: dlq,
+      now: () => clock,
+    });
+    for (const [name, value] of [
+      ['MaxNumberOfMessages', 11],
+      ['MaxNumberOfMessages', 0],
+      ['VisibilityTimeout', 43_201],
+      ['WaitTimeSeconds', 21],
+    ] as const) {
+      await expect(queue.receiveMessage({ QueueUrl: QUEUE_URL, [name]: value })).rejects.toMatchObject({
+        name: 'Sqs.InvalidParameterValueException',
+        message: expect.stringContaining(name),
+      });
+    }
+    await expect(queue.receiveMessage({ QueueUrl: `${QUEUE_URL}-x` })).rejects.toMatchObject({
+      name: 'Sqs.QueueDoesNotExistException',
+    });
+    await expect(queue.deleteMessage({ QueueUrl: QUEUE_URL, ReceiptHandle: 'x' })).rejects.toMatchObject({
+      name: 'Sqs.ReceiptHandleIsInvalidException',
+    });
+    await expect(
+      queue.getQueueAttributes({ QueueUrl: QUEUE_URL, AttributeNames: ['NoSuchAttribute'] }),
+    ).rejects.toMatchObject({ name: 'Sqs.InvalidAttributeNameException' });
+
+    queue.sendMessage('one');
+    const first = (
+      await queue.receiveMessage({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 10, VisibilityTimeout: 5 })
+    ).Messages?.[0];
+    expect(first?.Body).toBe('one');
+    expect(await queue.receiveMessage({ QueueUrl: QUEUE_URL })).toEqual({});
+    expect(
+      await queue.getQueueAttributes({
+        QueueUrl: QUEUE_URL,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    ).toEqual({
+      Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '1' },
+    });
+    clock += 5_000;
+    const second = (await queue.receiveMessage({ QueueUrl: QUEUE_URL, VisibilityTimeout: 5 })).Messages?.[0];
+    expect(second?.MessageId).toBe(first?.MessageId);
+    // The first receipt handle is stale: accepted, deletes nothing.
+    await queue.deleteMessage({ QueueUrl: QUEUE_URL, ReceiptHandle: first?.ReceiptHandle ?? '' });
+    expect(queue.counts()).toEqual({ visible: 0, inFlight: 1 });
+    // Received twice (maxReceiveCount 2): the next receive moves it to the dead-letter queue.
+    clock += 5_000;
+    expect(await queue.receiveMessage({ QueueUrl: QUEUE_URL })).toEqual({});
+    expect(dlq.bodies()).toEqual(['one']);
+    expect(queue.bodies()).toEqual([]);
+  });
+
+  test('Step Functions: names, unknown executions, and a closed child name refused', async () => {
+    const sfn = new LocalStepFunctions();
+    const machine = sfn.stateMachineArn('pipeline');
+    expect(() => sfn.start(machine, 'a b', {})).toThrow(
+      expect.objectContaining({ name: 'StepFunctions.InvalidNameException' }),
+    );
+    expect(() => sfn.start(machine, 'x'.repeat(81), {})).toThrow(
+      expect.objectContaining({ name: 'StepFunctions.InvalidNameException' }),
+    );
+    await expect(sfn.describeExecution({ ExecutionArn: `${machine}:nope` })).rejects.toMatchObject({
+      name: 'Sfn.ExecutionDoesNotExistException',
+    });
+    const child = sfn.startExecutionSync(async (input) => ({ echoed: input }));
+    const output = await child({ StateMachineArn: machine, Name: 'run-1', Input: { key: 'a.csv' } });
+    expect(output).toMatchObject({ Status: 'SUCCEEDED', Output: { echoed: { key: 'a.csv' } } });
+    await expect(
+      child({ StateMachineArn: machine, Name: 'run-1', Input: { key: 'a.csv' } }),
+    ).rejects.toMatchObject({
+      name: 'StepFunctions.ExecutionAlreadyExistsException',
+    });
+    const failing = sfn.startExecutionSync(async () => {
+      throw new TaskError('RunFailed', 'the file is empty');
+    });
+    await expect(failing({ StateMachineArn: machine, Name: 'run-2', Input: {} })).rejects.toMatchObject({
+      name: 'States.TaskFailed',
+      message: expect.stringMatching(/"Status":"FAILED".*the file is empty/),
+    });
+  });
+});
