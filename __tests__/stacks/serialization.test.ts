@@ -124,7 +124,9 @@ describe('the drain role', () => {
       expect.stringMatching(new RegExp(`:stateMachine:${dev.namePrefix}-drain$`)),
     ]);
     expect(drain.name).toBe(`${dev.namePrefix}-drain`);
-    expect(sids.UseProjectKey?.Resource).toEqual([keyArn]);
+    expect(sids.UseProjectKey).toEqual(
+      expect.objectContaining({ Action: ['kms:Decrypt'], Resource: [keyArn] }),
+    );
     const statesActions = drainPolicy
       .flatMap((statement) => statement.Action)
       .filter((a) => a.startsWith('states:'));

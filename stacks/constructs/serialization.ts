@@ -135,8 +135,9 @@ export class Serialization extends Construct {
           Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
           Resource: [this.queue.arn],
         },
-        // The queue and the table are encrypted with the project key.
-        { Sid: 'UseProjectKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: [key.arn] },
+        // Receiving from a queue encrypted with the project key decrypts its data key
+        // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+        { Sid: 'UseProjectKey', Action: ['kms:Decrypt'], Resource: [key.arn] },
         // What `states:startExecution.sync:2` needs: start the child, follow and (when the drain is
         // stopped) stop it, and the managed rule through which Step Functions learns it ended
         // (https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html).
