@@ -11,6 +11,7 @@ import { LOCAL_BUCKET, LOCAL_RESOURCES, runFile } from '../local/runner';
 import { buildDefinition } from '../workflow/definition';
 import {
   buildDrainDefinition,
+  CHILD_NOT_STARTED,
   DRAIN_STATES,
   LOCK_ID,
   MAX_ROUNDS_PER_EXECUTION,
@@ -330,6 +331,31 @@ describe('serialized runs: concurrent drains of the real drain definition', () =
     expect(ran).toEqual([]);
     expect(world.stepFunctions.executionsOf(world.pipelineArn)).toHaveLength(1);
     expect(world.queue.counts()).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('a child that could not start leaves its message in the queue for redelivery, the others run', async () => {
+    const ran: string[] = [];
+    const world = account(async (input) => {
+      ran.push(input.key);
+      return {};
+    });
+    const start = world.stepFunctions.start.bind(world.stepFunctions);
+    Object.assign(world.stepFunctions, {
+      start: (machine: string, name: string, input: PendingObject) => {
+        if (machine === world.pipelineArn && input.key === 'b.csv') {
+          throw new TaskError(CHILD_NOT_STARTED[0] ?? '', 'Execution limit exceeded');
+        }
+        return start(machine, name, input);
+      },
+    });
+    for (const key of ['a.csv', 'b.csv', 'c.csv']) world.objectCreated(key, false);
+    const drain = world.drains.start();
+    expect(await drain.result).toBe('SUCCEEDED');
+    expect(ran).toEqual(['a.csv', 'c.csv']);
+    expect(drain.states).toContain(DRAIN_STATES.keepMessage);
+    expect(world.queue.counts()).toEqual({ visible: 0, inFlight: 1 });
+    expect(world.queue.bodies().map((body) => JSON.parse(body).key)).toEqual(['b.csv']);
+    expect(world.table.peek(LOCK_ID)).toBeUndefined();
   });
 
   test(`after ${MAX_ROUNDS_PER_EXECUTION} rounds a drain lets go and starts a successor, which finishes the queue`, async () => {

@@ -59,6 +59,7 @@ export const DRAIN_STATES = {
   process: 'ProcessBatch',
   runPipeline: 'RunPipeline',
   deleteMessage: 'DeleteMessage',
+  keepMessage: 'KeepMessageForRedelivery',
   release: 'ReleaseLock',
   recheck: 'RecheckQueue',
   arrived: 'MessagesArrived',
@@ -88,6 +89,19 @@ export const DRAIN_RESOURCES = {
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#API_PutItem_Errors).
  */
 export const CONDITION_FAILED = 'DynamoDB.ConditionalCheckFailedException';
+
+/**
+ * StartExecution refusals: the child never started, so its object must not be dropped. They are retried,
+ * then the message is left in the queue to come back after its visibility timeout (and after 3 receives
+ * reach the dead-letter queue). Everything else means the child ran and recorded its outcome
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html#API_StartExecution_Errors).
+ */
+export const CHILD_NOT_STARTED = [
+  'StepFunctions.ExecutionLimitExceededException',
+  'StepFunctions.StateMachineDoesNotExistException',
+  'StepFunctions.StateMachineDeletingException',
+  'StepFunctions.SdkClientException',
+];
 
 /** AWS SDK integrations name errors `<Service>.<Exception>` in PascalCase
  * (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html). */
@@ -316,9 +330,26 @@ export function buildDrainDefinition(resources: DrainResources): DrainDefinition
             },
             TimeoutSeconds: resources.pipelineTimeoutSeconds + CHILD_OVERHEAD_SECONDS,
             ResultPath: null,
-            // A failed run records itself (pipeline_runs, the FAILED completion event); the drain carries on.
-            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.runFailure', Next: S.deleteMessage }],
+            Retry: [
+              {
+                ErrorEquals: CHILD_NOT_STARTED,
+                IntervalSeconds: 5,
+                MaxAttempts: 4,
+                BackoffRate: 2,
+                JitterStrategy: 'FULL',
+              },
+            ],
+            Catch: [
+              { ErrorEquals: CHILD_NOT_STARTED, ResultPath: '$.startFailure', Next: S.keepMessage },
+              // A failed run records itself (pipeline_runs, the FAILED completion event); the drain carries on.
+              { ErrorEquals: ['States.ALL'], ResultPath: '$.runFailure', Next: S.deleteMessage },
+            ],
             Next: S.deleteMessage,
+          },
+          [S.keepMessage]: {
+            Type: 'Pass',
+            Comment: 'Not deleted: the object comes back after the visibility timeout',
+            End: true,
           },
           [S.deleteMessage]: {
             Type: 'Task',
