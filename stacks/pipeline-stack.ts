@@ -12,6 +12,7 @@ import { Notifications } from './constructs/notifications';
 import { Orchestration, pipelineName } from './constructs/orchestration';
 import { QueryWorkgroup } from './constructs/query-workgroup';
 import { RunFailed } from './constructs/run-failed';
+import { Serialization } from './constructs/serialization';
 import { Storage } from './constructs/storage';
 import { remoteState } from './remote-state';
 
@@ -77,6 +78,17 @@ export class PipelineStack extends TerraformStack {
       notifyEntry: join(projectRoot, 'handlers', 'notify', 'index.ts'),
       bundleRoot,
     });
+    const serialization = new Serialization(this, 'serialization', {
+      config,
+      context,
+      key: storage.key,
+      pipelineStateMachineName: orchestration.stateMachine.name,
+      pipelineStateMachineArn: orchestration.stateMachine.arn,
+      pipelineTimeoutSeconds: orchestration.pipelineTimeoutSeconds,
+      bronzeRuleArn: orchestration.bronzeRule.arn,
+      alertTopicArn: notifications.topic.arn,
+    });
+    orchestration.routeBronzeObjects(serialization);
     const monitoring = new Monitoring(this, 'monitoring', {
       config,
       context,
@@ -109,6 +121,9 @@ export class PipelineStack extends TerraformStack {
       state_machine_arn: orchestration.stateMachine.arn,
       event_bus_name: orchestration.eventBus.name,
       bronze_rule_dlq_url: orchestration.bronzeRuleDeadLetterQueue.url,
+      pending_queue_url: serialization.queue.url,
+      drain_state_machine_arn: serialization.stateMachine.arn,
+      lock_table_name: serialization.lockTable.name,
       athena_workgroup: workgroup.name,
       glue_database: databaseName,
       glue_job_name: loadJob.job.name,

@@ -140,6 +140,8 @@ describe('least privilege per component', () => {
         'lambda.amazonaws.com',
         'scheduler.amazonaws.com',
         'scheduler.amazonaws.com',
+        'scheduler.amazonaws.com',
+        'states.amazonaws.com',
         'states.amazonaws.com',
       ].map((service) => ({ Service: service })),
     );

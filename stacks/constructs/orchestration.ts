@@ -12,6 +12,7 @@ import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { tablePrefix } from './catalog';
 import { ATHENA_QUERY_ACTIONS, denyInsecureTransport, policyDocument, ServiceRole } from './iam';
+import type { Serialization } from './serialization';
 import { ATHENA_RESULTS_PREFIX, type Storage } from './storage';
 
 export interface OrchestrationProps {
@@ -41,7 +42,8 @@ export function pipelineName(config: EnvironmentConfig): string {
 
 /**
  * The pipeline's Step Functions state machine (the ASL from workflow/definition.ts with the real
- * names), its event bus for completion events, and the rule that starts it for each CSV dropped in bronze.
+ * names), its event bus for completion events, and the rule that queues each CSV dropped in bronze for
+ * the drain, which runs the pipeline on queued objects one at a time (serialization.ts).
  */
 export class Orchestration extends Construct {
   readonly stateMachine: SfnStateMachine;
@@ -49,8 +51,14 @@ export class Orchestration extends Construct {
   readonly eventBus: CloudwatchEventBus;
   readonly bronzeRule: CloudwatchEventRule;
   readonly bronzeRuleDeadLetterQueue: SqsQueue;
+  /** The pipeline definition's execution timeout: the drain sizes its waits from it. */
+  readonly pipelineTimeoutSeconds: number;
 
-  constructor(scope: Construct, id: string, props: OrchestrationProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: OrchestrationProps,
+  ) {
     super(scope, id);
     const { config, context, storage } = props;
     const name = pipelineName(config);
@@ -184,7 +192,7 @@ export class Orchestration extends Construct {
     });
     this.bronzeRule = new CloudwatchEventRule(this, 'bronzeRule', {
       name: `${config.namePrefix}-bronze-csv-created`,
-      description: 'A CSV object created in bronze starts one pipeline execution',
+      description: 'A CSV object created in bronze is queued and starts a drain (one pipeline run at a time)',
       eventPattern: JSON.stringify({
         source: ['aws.s3'],
         'detail-type': ['Object Created'],
@@ -210,20 +218,39 @@ export class Orchestration extends Construct {
         ),
       ]),
     });
+    this.pipelineTimeoutSeconds = definition.TimeoutSeconds;
+  }
+
+  /**
+   * Routes each CSV created in bronze to the drain: its `{bucket, key, etag}` onto the pending-objects
+   * queue, and a drain execution started (which ends at once when another drain holds the lock).
+   */
+  routeBronzeObjects(serialization: Serialization): void {
+    const { config, context } = this.props;
     const ruleRole = new ServiceRole(this, 'bronzeRuleRole', {
       name: `${config.namePrefix}-bronze-rule`,
-      description: 'EventBridge rule on bronze: starts pipeline executions',
+      description: 'EventBridge rule on bronze: starts drain executions',
       service: 'events.amazonaws.com',
       sourceAccount: context.accountId,
       statements: [
-        { Sid: 'StartPipeline', Action: ['states:StartExecution'], Resource: [this.stateMachine.arn] },
+        {
+          Sid: 'StartDrain',
+          Action: ['states:StartExecution'],
+          Resource: [serialization.stateMachine.arn],
+        },
       ],
     });
-    new CloudwatchEventTarget(this, 'bronzeRuleTarget', {
+    const delivery = {
       rule: this.bronzeRule.name,
-      targetId: 'pipeline',
-      arn: this.stateMachine.arn,
-      roleArn: ruleRole.arn,
+      retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 },
+      deadLetterConfig: { arn: this.bronzeRuleDeadLetterQueue.arn },
+    };
+    // The object first: a drain that starts before the message lands long-polls for it, re-reads the
+    // queue before it lets go of the lock, and the sweep schedule catches anything left.
+    new CloudwatchEventTarget(this, 'bronzeRulePendingTarget', {
+      ...delivery,
+      targetId: 'pending-objects',
+      arn: serialization.queue.arn,
       inputTransformer: {
         inputPaths: {
           bucket: '$.detail.bucket.name',
@@ -232,8 +259,13 @@ export class Orchestration extends Construct {
         },
         inputTemplate: '{"bucket": <bucket>, "key": <key>, "etag": <etag>}',
       },
-      retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 },
-      deadLetterConfig: { arn: this.bronzeRuleDeadLetterQueue.arn },
+    });
+    new CloudwatchEventTarget(this, 'bronzeRuleDrainTarget', {
+      ...delivery,
+      targetId: 'drain',
+      arn: serialization.stateMachine.arn,
+      roleArn: ruleRole.arn,
+      input: '{}',
     });
   }
 }

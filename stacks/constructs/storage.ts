@@ -36,8 +36,9 @@ export class Storage extends Construct {
       alias: config.namePrefix,
       description: `${config.namePrefix}: lake buckets, alert topic and alert table`,
       context,
-      // CloudWatch alarms publish to the encrypted alert topic as the service itself.
-      servicePrincipals: ['cloudwatch.amazonaws.com'],
+      // CloudWatch alarms publish to the encrypted alert topic as the service itself; EventBridge sends
+      // to the encrypted pending-objects queue (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+      servicePrincipals: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'],
       statements: [
         {
           // CloudWatch Logs encrypts the Glue job's log groups with the key, for those groups only

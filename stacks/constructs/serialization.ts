@@ -1,0 +1,248 @@
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import { SchedulerSchedule } from '@cdktf/provider-aws/lib/scheduler-schedule';
+import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
+import { Construct } from 'constructs';
+import {
+  buildDrainDefinition,
+  LOCK_ID,
+  RECEIVE_WAIT_SECONDS,
+  visibilityTimeoutSeconds,
+} from '../../workflow/drain-definition';
+import type { EnvironmentConfig } from '../config';
+import type { AwsContext } from './aws-context';
+import type { EncryptionKey } from './encryption-key';
+import { denyInsecureTransport, policyDocument, ServiceRole } from './iam';
+
+export interface SerializationProps {
+  readonly config: EnvironmentConfig;
+  readonly context: AwsContext;
+  readonly key: EncryptionKey;
+  readonly pipelineStateMachineName: string;
+  readonly pipelineStateMachineArn: string;
+  readonly pipelineTimeoutSeconds: number;
+  /** The bronze rule: the only sender the queue accepts. */
+  readonly bronzeRuleArn: string;
+  /** Where the dead-letter alarm publishes. */
+  readonly alertTopicArn: string;
+}
+
+/** SQS keeps a message at most 14 days (MessageRetentionPeriod, API_SetQueueAttributes). */
+const RETENTION_SECONDS = 14 * 24 * 3600;
+
+/** A message whose drain died this many times goes to the dead-letter queue (and its alarm). */
+const MAX_RECEIVE_COUNT = 3;
+
+/**
+ * A drain every 15 minutes, whatever lands: a queue is never left waiting when the describe of a dead
+ * holder or the queue count it read was stale, or when the last drain died with no upload after it.
+ */
+export const SWEEP_SCHEDULE = 'rate(15 minutes)';
+
+/**
+ * Serialized pipeline runs: the pending-objects queue (KMS-encrypted, TLS only, dead letters kept), the
+ * lock table, and the drain state machine (workflow/drain-definition.ts) that runs one pipeline
+ * execution at a time while it holds the lock. The bronze rule (orchestration.ts) feeds the queue and
+ * starts drains; a schedule starts one as a sweep.
+ */
+export class Serialization extends Construct {
+  readonly queue: SqsQueue;
+  readonly deadLetterQueue: SqsQueue;
+  readonly lockTable: DynamodbTable;
+  readonly stateMachine: SfnStateMachine;
+  readonly logGroup: CloudwatchLogGroup;
+
+  constructor(scope: Construct, id: string, props: SerializationProps) {
+    super(scope, id);
+    const { config, context, key } = props;
+    const name = `${config.namePrefix}-drain`;
+    // Known before the machine exists, so the role can name it without a reference cycle.
+    const drainArn = context.arn('states', `stateMachine:${name}`);
+
+    this.deadLetterQueue = new SqsQueue(this, 'pendingDeadLetterQueue', {
+      name: `${config.namePrefix}-pending-objects-dlq`,
+      messageRetentionSeconds: RETENTION_SECONDS,
+      kmsMasterKeyId: key.arn,
+    });
+    this.queue = new SqsQueue(this, 'pendingQueue', {
+      name: `${config.namePrefix}-pending-objects`,
+      messageRetentionSeconds: RETENTION_SECONDS,
+      visibilityTimeoutSeconds: visibilityTimeoutSeconds(props.pipelineTimeoutSeconds),
+      receiveWaitTimeSeconds: RECEIVE_WAIT_SECONDS,
+      kmsMasterKeyId: key.arn,
+      redrivePolicy: JSON.stringify({
+        deadLetterTargetArn: this.deadLetterQueue.arn,
+        maxReceiveCount: MAX_RECEIVE_COUNT,
+      }),
+    });
+    new SqsQueuePolicy(this, 'pendingQueuePolicy', {
+      queueUrl: this.queue.url,
+      policy: policyDocument([
+        {
+          Sid: 'BronzeRuleSends',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: ['sqs:SendMessage'],
+          Resource: this.queue.arn,
+          Condition: { ArnEquals: { 'aws:SourceArn': props.bronzeRuleArn } },
+        },
+        denyInsecureTransport(
+          ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+          [this.queue.arn],
+        ),
+      ]),
+    });
+    new SqsQueuePolicy(this, 'pendingDeadLetterQueuePolicy', {
+      queueUrl: this.deadLetterQueue.url,
+      policy: policyDocument([
+        denyInsecureTransport(
+          ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+          [this.deadLetterQueue.arn],
+        ),
+      ]),
+    });
+
+    this.lockTable = new DynamodbTable(this, 'lockTable', {
+      name: `${config.namePrefix}-pipeline-lock`,
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: 'lock_id',
+      attribute: [{ name: 'lock_id', type: 'S' }],
+      serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
+      pointInTimeRecovery: { enabled: true },
+      deletionProtectionEnabled: config.protectData,
+    });
+
+    this.logGroup = new CloudwatchLogGroup(this, 'drainLogGroup', {
+      name: `/aws/vendedlogs/states/${name}`,
+      retentionInDays: config.retention.logDays,
+    });
+    const role = new ServiceRole(this, 'drainRole', {
+      name: `${name}-state-machine`,
+      description: 'Drain state machine: holds the pipeline lock and runs queued objects one at a time',
+      service: 'states.amazonaws.com',
+      sourceAccount: context.accountId,
+      statements: [
+        {
+          Sid: 'LockItem',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          Resource: [this.lockTable.arn],
+          Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LOCK_ID] } },
+        },
+        {
+          Sid: 'PendingObjects',
+          Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+          Resource: [this.queue.arn],
+        },
+        // Receiving from a queue encrypted with the project key decrypts its data key
+        // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+        { Sid: 'UseProjectKey', Action: ['kms:Decrypt'], Resource: [key.arn] },
+        // What `states:startExecution.sync:2` needs: start the child, follow and (when the drain is
+        // stopped) stop it, and the managed rule through which Step Functions learns it ended
+        // (https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html).
+        { Sid: 'RunPipeline', Action: ['states:StartExecution'], Resource: [props.pipelineStateMachineArn] },
+        {
+          Sid: 'FollowPipelineRuns',
+          Action: ['states:DescribeExecution', 'states:StopExecution'],
+          Resource: [context.arn('states', `execution:${props.pipelineStateMachineName}:*`)],
+        },
+        {
+          Sid: 'SyncCompletionRule',
+          Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+          Resource: [context.arn('events', 'rule/StepFunctionsGetEventsForStepFunctionsExecutionRule')],
+        },
+        {
+          Sid: 'DescribeLockHolder',
+          Action: ['states:DescribeExecution'],
+          Resource: [context.arn('states', `execution:${name}:*`)],
+        },
+        { Sid: 'StartSuccessor', Action: ['states:StartExecution'], Resource: [drainArn] },
+        {
+          Sid: 'DeliverLogs',
+          Action: [
+            'logs:CreateLogDelivery',
+            'logs:GetLogDelivery',
+            'logs:UpdateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+          ],
+          // CloudWatch Logs vended delivery APIs have no resource-level permissions: AWS requires `*`.
+          Resource: '*',
+        },
+        {
+          Sid: 'Tracing',
+          Action: [
+            'xray:PutTraceSegments',
+            'xray:PutTelemetryRecords',
+            'xray:GetSamplingRules',
+            'xray:GetSamplingTargets',
+          ],
+          // X-Ray has no resource-level permissions: AWS requires `*` here.
+          Resource: '*',
+        },
+      ],
+    });
+
+    const definition = buildDrainDefinition({
+      lockTableName: this.lockTable.name,
+      queueUrl: this.queue.url,
+      pipelineStateMachineArn: props.pipelineStateMachineArn,
+      pipelineTimeoutSeconds: props.pipelineTimeoutSeconds,
+    });
+    this.stateMachine = new SfnStateMachine(this, 'drain', {
+      name,
+      type: 'STANDARD',
+      roleArn: role.arn,
+      definition: JSON.stringify(definition),
+      loggingConfiguration: {
+        logDestination: `${this.logGroup.arn}:*`,
+        includeExecutionData: true,
+        level: 'ALL',
+      },
+      tracingConfiguration: { enabled: true },
+      dependsOn: [role.policy],
+    });
+
+    const sweepRole = new ServiceRole(this, 'sweepRole', {
+      name: `${name}-sweep`,
+      description: 'EventBridge Scheduler: starts a drain every 15 minutes',
+      service: 'scheduler.amazonaws.com',
+      sourceAccount: context.accountId,
+      statements: [
+        { Sid: 'StartDrain', Action: ['states:StartExecution'], Resource: [this.stateMachine.arn] },
+      ],
+    });
+    new SchedulerSchedule(this, 'sweepSchedule', {
+      name: `${name}-sweep`,
+      description: 'Starts a drain, so that pending objects never wait for the next upload',
+      scheduleExpression: SWEEP_SCHEDULE,
+      flexibleTimeWindow: { mode: 'OFF' },
+      target: {
+        arn: this.stateMachine.arn,
+        roleArn: sweepRole.arn,
+        input: '{}',
+        retryPolicy: { maximumEventAgeInSeconds: 600, maximumRetryAttempts: 3 },
+      },
+    });
+
+    new CloudwatchMetricAlarm(this, 'pendingDeadLettersAlarm', {
+      alarmName: `${config.namePrefix}-pending-objects-dead-letters`,
+      alarmDescription: `A bronze object's drain died ${MAX_RECEIVE_COUNT} times; it waits in the dead-letter queue`,
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: this.deadLetterQueue.name },
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+      alarmActions: [props.alertTopicArn],
+      okActions: [props.alertTopicArn],
+    });
+  }
+}
