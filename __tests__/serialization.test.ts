@@ -126,7 +126,7 @@ function localPipeline(lake: Lake, dir: string, objects: Map<string, string>) {
     mkdirSync(inbox, { recursive: true });
     const file = join(inbox, input.key);
     writeFileSync(file, content);
-    const run = await runFile(lake, file);
+    const run = await runFile(lake, file, { key: input.key });
     if (run.status === 'FAILED') throw new TaskError('RunFailed', run.error ?? 'failed');
     return { runId: run.runId, status: run.status };
   };
