@@ -1,4 +1,7 @@
+import '../../local/polyfills';
 import validateAsl from 'asl-validator';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { checkStartJobRun, checkStartQueryExecution } from '../../local/strict-twin';
 import { STATE_KEY_ALIAS } from '../../stacks/config';
 import { COMPLETION_EVENT, GLUE_JOB_ARGUMENTS, LOAD_STATE } from '../../workflow/definition';
 import { MANAGED_TABLES, SILVER_TABLES } from '../../workflow/tables';
@@ -210,6 +213,45 @@ describe('orchestration', () => {
         ref('aws_lambda_function', runFailedName, 'arn'),
       ].sort(),
     );
+  });
+
+  test('every request of the synthesized definition passes the strict twin, hostile key and 30 KB cause included', async () => {
+    const asl = withSampleValues(definition) as {
+      States: Record<string, { Type: string; Resource?: string }>;
+    };
+    const key = `exports/o'brien's "shift", [1] {a,b} *?.csv`;
+    for (const failIn of [undefined, 'MergeIntervals', LOAD_STATE]) {
+      const requests: { state: string; input: unknown }[] = [];
+      const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+      for (const [name, state] of Object.entries(asl.States)) {
+        if (state.Type !== 'Task') continue;
+        handlers[name] = async (input) => {
+          requests.push({ state: name, input });
+          if (name === failIn)
+            throw Object.assign(new Error('x'.repeat(30 * 1024)), { name: 'States.TaskFailed' });
+          return {};
+        };
+      }
+      const machine = new StateMachine(asl as StateMachineDefinition, {
+        validationOptions: { noValidate: true },
+      });
+      const execution = machine.run(
+        { bucket: 'sample-bronze', key, etag: '9b2cf535f27731c974343645a3985328' },
+        {
+          overrides: {
+            taskResourceLocalHandlers: handlers as never,
+            retryIntervalOverrides: Object.fromEntries(Object.keys(asl.States).map((name) => [name, 0])),
+          },
+          context: { Execution: { Name: "run'1", Id: 'arn:sample', StartTime: '2024-11-19T01:02:03.456Z' } },
+        },
+      );
+      await execution.result.catch(() => undefined);
+      const athena = requests.filter((r) => asl.States[r.state]?.Resource?.includes(':athena:'));
+      expect(athena.length).toBeGreaterThanOrEqual(failIn ? 2 : 7);
+      for (const { input } of athena) expect(() => checkStartQueryExecution(input as never)).not.toThrow();
+      const load = requests.find((r) => r.state === LOAD_STATE);
+      expect(checkStartJobRun(load?.input, GLUE_JOB_ARGUMENTS)['--source_key']).toBe(key);
+    }
   });
 
   test('the definition validates with asl-validator once references are sample values', () => {
