@@ -1,0 +1,159 @@
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { awsDependencies, createRunFailedHandler } from '../../handlers/run-failed/handler';
+import { MAX_ERROR_CHARACTERS } from '../../handlers/run-failed/record';
+import { checkPutEvents, checkStartQueryExecution } from '../../local/strict-twin';
+import { readSql } from '../../workflow/steps';
+
+const athena = mockClient(AthenaClient);
+const sfn = mockClient(SFNClient);
+const events = mockClient(EventBridgeClient);
+const env = {
+  ATHENA_WORKGROUP: 'agent-etl-dev',
+  GLUE_DATABASE: 'agent_etl_dev',
+  EVENT_BUS_NAME: 'agent-etl-dev-pipeline',
+};
+const recordSql = readSql('failure/record_failed_run.sql');
+const cause = `ICEBERG_COMMIT_ERROR: ${'y'.repeat(30_000)}`;
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+/** Answers Athena: each query succeeds; a SELECT returns the one column and value given. */
+function athenaAnswers(results: Record<string, [string, string | undefined]>) {
+  let n = 0;
+  athena.on(StartQueryExecutionCommand).callsFake(() => ({ QueryExecutionId: `q-${++n}` }));
+  athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+  athena.on(GetQueryResultsCommand).callsFake(({ QueryExecutionId }: { QueryExecutionId: string }) => {
+    const started = athena.commandCalls(StartQueryExecutionCommand)[Number(QueryExecutionId.slice(2)) - 1];
+    const text = started?.args[0].input.QueryString ?? '';
+    const hit = Object.entries(results).find(([fragment]) => text.includes(fragment))?.[1];
+    const header = { Data: [{ VarCharValue: hit?.[0] ?? 'x' }] };
+    return {
+      ResultSet: {
+        ResultSetMetadata: { ColumnInfo: [{ Name: hit?.[0] ?? 'x', Type: 'varchar' }] },
+        Rows: hit && hit[1] !== undefined ? [header, { Data: [{ VarCharValue: hit[1] }] }] : [header],
+      },
+    };
+  });
+}
+
+beforeEach(() => {
+  athena.reset();
+  sfn.reset();
+  events.reset();
+});
+
+describe('the run-failed Lambda at the SDK edge', () => {
+  test('a caught failure: one FAILED row, the state named, the cause truncated, values only as base64', async () => {
+    athenaAnswers({});
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql));
+    await handler({
+      run_id: "run'1",
+      started_at: '2024-11-19T01:02:03.456Z',
+      bucket: 'agent-etl-dev-bronze',
+      key: "o'brien.csv",
+      etag: 'abc',
+      state: 'MergeIntervals',
+      error: 'States.TaskFailed',
+      cause,
+    });
+    const calls = athena.commandCalls(StartQueryExecutionCommand);
+    expect(calls).toHaveLength(1);
+    const request = calls[0]?.args[0].input as { QueryString: string; ExecutionParameters?: string[] };
+    expect(() => checkStartQueryExecution(request)).not.toThrow();
+    expect(request.QueryString.startsWith('merge into pipeline_runs')).toBe(true);
+    expect(request.QueryString).toContain(b64("run'1"));
+    expect(request.QueryString).not.toContain("o'brien");
+    const error = [...request.QueryString.matchAll(/from_base64\('([^']*)'\)/g)]
+      .map((m) => Buffer.from(m[1] ?? '', 'base64').toString('utf8'))
+      .find((text) => text.startsWith('MergeIntervals: '));
+    expect(error?.startsWith('MergeIntervals: States.TaskFailed: ICEBERG_COMMIT_ERROR: yyy')).toBe(true);
+    expect(error?.length).toBeLessThan(MAX_ERROR_CHARACTERS + 60);
+    const whole = 'MergeIntervals: States.TaskFailed: '.length + cause.length;
+    expect(error?.endsWith(`[truncated from ${whole} characters]`)).toBe(true);
+    expect(events).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  test('a timed-out execution: described, recorded, and its FAILED completion event sent', async () => {
+    athenaAnswers({
+      'select status': ['status', 'RUNNING'],
+      'select error': ['error', 'Execution TIMED_OUT: States.Timeout: late'],
+    });
+    sfn.on(DescribeExecutionCommand).resolves({
+      input: JSON.stringify({ bucket: 'agent-etl-dev-bronze', key: 'exports/day.csv', etag: 'abc' }),
+      startDate: new Date('2024-11-19T01:02:03.000Z'),
+      error: 'States.Timeout',
+      cause,
+    });
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql));
+    const result = await handler({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: {
+        executionArn: 'arn:aws:states:eu-west-1:1:execution:p:run-9',
+        name: 'run-9',
+        status: 'TIMED_OUT',
+      },
+    });
+    expect(result).toEqual({ recorded: true });
+    expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, {
+      executionArn: 'arn:aws:states:eu-west-1:1:execution:p:run-9',
+    });
+    const queries = athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
+    expect(queries.map((q) => q.QueryString?.split(' ').slice(0, 2).join(' '))).toEqual([
+      'select status',
+      'merge into',
+      'select error',
+    ]);
+    expect(queries[0]?.ExecutionParameters).toEqual(["'run-9'"]);
+    for (const query of queries) expect(() => checkStartQueryExecution(query as never)).not.toThrow();
+    const entries = events.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries ?? [];
+    expect(() => checkPutEvents(entries as never)).not.toThrow();
+    expect(entries[0]).toMatchObject({ EventBusName: env.EVENT_BUS_NAME, Source: 'agent-activity-etl' });
+    const detail = JSON.parse(entries[0]?.Detail ?? '{}');
+    expect(detail).toMatchObject({
+      status: 'FAILED',
+      run_id: 'run-9',
+      bucket: 'agent-etl-dev-bronze',
+      key: 'exports/day.csv',
+      error: 'Execution TIMED_OUT: States.Timeout: late',
+    });
+    expect(detail.cause.length).toBeLessThan(MAX_ERROR_CHARACTERS + 60);
+  });
+
+  test('a failure the state machine already recorded is not recorded twice; its event still goes out', async () => {
+    athenaAnswers({ 'select status': ['status', 'FAILED'], 'select error': ['error', 'LoadCsvToSilver: x'] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      input: JSON.stringify({ bucket: 'b', key: 'k.csv' }),
+      startDate: new Date('2024-11-19T01:02:03.000Z'),
+      error: 'FileRefusedError',
+      cause: 'b/k.csv: the file is empty',
+    });
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] });
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql));
+    const result = await handler({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: { executionArn: 'arn:x', name: 'run-10', status: 'FAILED' },
+    });
+    expect(result).toEqual({ recorded: false });
+    const texts = athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.QueryString);
+    expect(texts.some((t) => t?.startsWith('merge'))).toBe(false);
+    expect(
+      JSON.parse(events.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}').error,
+    ).toBe('LoadCsvToSilver: x');
+  });
+
+  test('an event of another shape is refused, so EventBridge retries it into the dead-letter queue', async () => {
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql));
+    await expect(handler({ source: 'aws.s3' })).rejects.toThrow();
+  });
+});
