@@ -8,6 +8,7 @@ import { Catalog } from './constructs/catalog';
 import { LoadJob } from './constructs/load-job';
 import { Maintenance } from './constructs/maintenance';
 import { Monitoring } from './constructs/monitoring';
+import { prebundle } from './constructs/node-function';
 import { Notifications } from './constructs/notifications';
 import { Orchestration, pipelineName } from './constructs/orchestration';
 import { QueryWorkgroup } from './constructs/query-workgroup';
@@ -47,6 +48,8 @@ export class PipelineStack extends TerraformStack {
       contractPath: join(projectRoot, 'workflow', 'input-contract.json'),
     });
     const bundleRoot = join(projectRoot, '.gen', 'lambda');
+    const entry = (handler: string) => join(projectRoot, 'handlers', handler, 'index.ts');
+    prebundle([entry('run-failed'), entry('notify'), entry('check-summary')], bundleRoot);
     const runFailed = new RunFailed(this, 'runFailed', {
       config,
       context,
@@ -56,7 +59,7 @@ export class PipelineStack extends TerraformStack {
       databaseName,
       stateMachineName: pipelineName(config),
       eventBusName: pipelineName(config),
-      entry: join(projectRoot, 'handlers', 'run-failed', 'index.ts'),
+      entry: entry('run-failed'),
       bundleRoot,
     });
     const orchestration = new Orchestration(this, 'orchestration', {
@@ -75,7 +78,7 @@ export class PipelineStack extends TerraformStack {
       config,
       context,
       key: storage.key,
-      notifyEntry: join(projectRoot, 'handlers', 'notify', 'index.ts'),
+      notifyEntry: entry('notify'),
       bundleRoot,
     });
     const serialization = new Serialization(this, 'serialization', {
@@ -98,7 +101,7 @@ export class PipelineStack extends TerraformStack {
       workgroupName: workgroup.name,
       workgroupArn: workgroup.arn,
       databaseName,
-      checkSummaryEntry: join(projectRoot, 'handlers', 'check-summary', 'index.ts'),
+      checkSummaryEntry: entry('check-summary'),
       bundleRoot,
     });
     const maintenance = new Maintenance(this, 'maintenance', {

@@ -14,15 +14,33 @@ export const NODE_RUNTIME = 'nodejs24.x';
 
 const bundles = new Map<string, string>();
 
+/** Where a handler's bundle goes: `<outRoot>/<handler folder>/index.js`. */
+function bundleDir(entry: string, outRoot: string): string {
+  return join(outRoot, basename(dirname(entry)));
+}
+
+/**
+ * Bundles several handlers in one esbuild call, which builds them in parallel (about half the time of
+ * one call each); `bundle` then finds them done. Synth calls it once with every handler of a stack.
+ */
+export function prebundle(entries: readonly string[], outRoot: string): void {
+  const pending = entries.filter((entry) => !bundles.has(entry));
+  if (pending.length === 0) return;
+  for (const entry of pending) {
+    if (!existsSync(entry)) throw new Error(`Lambda entry point ${entry} does not exist`);
+  }
+  buildSync({
+    ...LAMBDA_BUNDLE_OPTIONS,
+    entryPoints: pending.map((entry) => ({ in: entry, out: join(basename(dirname(entry)), 'index') })),
+    outdir: outRoot,
+  });
+  for (const entry of pending) bundles.set(entry, bundleDir(entry, outRoot));
+}
+
 /** Bundles a handler with esbuild once per process; returns the folder holding `index.js`. */
 function bundle(entry: string, outRoot: string): string {
-  const cached = bundles.get(entry);
-  if (cached) return cached;
-  if (!existsSync(entry)) throw new Error(`Lambda entry point ${entry} does not exist`);
-  const outdir = join(outRoot, basename(dirname(entry)));
-  buildSync({ ...LAMBDA_BUNDLE_OPTIONS, entryPoints: [entry], outfile: join(outdir, 'index.js') });
-  bundles.set(entry, outdir);
-  return outdir;
+  prebundle([entry], outRoot);
+  return bundles.get(entry) as string;
 }
 
 export interface NodeFunctionProps {
