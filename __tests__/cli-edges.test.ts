@@ -1,6 +1,14 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { removeDir, tempDir, writeCsv } from './support/lake';
 
@@ -375,6 +383,35 @@ describe('the check after a run', () => {
     } finally {
       for (const response of held) response.destroy();
       server.close();
+      removeDir(dir);
+    }
+  }, 120_000);
+});
+
+describe('fault drills through the command line', () => {
+  test('AGENT_ETL_FAULT fails the run with exit 1 and the state named; a bad value fails before any work', async () => {
+    const dir = tempDir('agent-etl-drill-');
+    try {
+      const csv = writeCsv(dir, 'day.csv', [
+        '2024-11-18 09:00:00,901,ONLINE,',
+        '2024-11-18 09:40:00,901,LOGOUT,',
+      ]);
+      const lake = join(dir, 'lake');
+      const failed = await cli(['run', csv, '--lake', lake], { AGENT_ETL_FAULT: 'MergeIntervals:after' });
+      expect(failed.code).toBe(1);
+      expect(failed.stdout).toMatch(/0 succeeded, 1 failed/);
+      expect(failed.stderr).toMatch(/error: .*day\.csv: .*fault injected after MergeIntervals/);
+      const runs = JSON.parse((await cli(['export', 'runs', '--lake', lake, '--format', 'json'])).stdout);
+      expect(runs.map((r: { status: string; error: string }) => [r.status, r.error.split(':')[0]])).toEqual([
+        ['FAILED', 'MergeIntervals'],
+      ]);
+      expect((await cli(['export', 'intervals', '--lake', lake])).stdout.trim().split('\n')).toHaveLength(1);
+
+      const bad = await cli(['run', csv, '--lake', join(dir, 'other')], { AGENT_ETL_FAULT: 'Merge:later' });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^error: AGENT_ETL_FAULT must be/);
+      expect(existsSync(join(dir, 'other'))).toBe(false);
+    } finally {
       removeDir(dir);
     }
   }, 120_000);

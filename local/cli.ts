@@ -10,7 +10,7 @@ import { withLakeLock } from './lock';
 import { backfillCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
 import { LocalTarget } from './ops/local-target';
 import { DEFAULT_OUTPUTS_FILE, type OpsTarget } from './ops/target';
-import { type FileRun, runFile, successPath } from './runner';
+import { type FileRun, faultFor, runFile, successPath } from './runner';
 import { validateSettings } from './settings';
 
 const DEFAULT_LAKE = 'lake';
@@ -127,6 +127,7 @@ async function runCommand(
   options: { lake: string; wait: number; check: boolean; key?: string },
 ): Promise<number> {
   await validateSettings(process.env);
+  faultFor(process.env);
   const { files, problems } = expandInputs(inputs);
   if (files.length === 0 && problems.length === 0)
     throw new InvalidArgumentError(`no .csv files in ${inputs.join(', ')}`);
