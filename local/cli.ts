@@ -108,12 +108,15 @@ async function summarize(lake: Lake, runs: readonly FileRun[], seconds: number):
 }
 
 /**
- * Runs still RUNNING when a command holds the lake were killed (the lock admits one command at a
- * time): named up front, so a file whose last run never finished is not mistaken for loaded.
+ * An object whose latest run is still RUNNING when a command holds the lake was killed (the lock
+ * admits one command at a time): named up front, so it is not mistaken for loaded.
  */
 async function warnUnfinished(lake: Lake): Promise<void> {
   const rows = await lake.query(
-    `select source_object, run_id from pipeline_runs where status = 'RUNNING' order by started_at, run_id`,
+    `select source_object, run_id
+     from (select source_object, run_id, status, row_number() over (partition by source_object order by started_at desc, run_id desc) as latest from pipeline_runs)
+     where latest = 1 and status = 'RUNNING'
+     order by source_object`,
   );
   for (const row of rows) {
     process.stderr.write(
