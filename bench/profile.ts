@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Lake, silverTableDir, sqlLiteral } from '../local/lake';
 import { LOAD_STATE } from '../workflow/definition';
-import { PIPELINE_STEPS, readSql } from '../workflow/steps';
+import { normalizeSql } from '../workflow/sql-template';
+import { PIPELINE_STEPS, readSql, START_STEP } from '../workflow/steps';
 import { AGENT_EVENTS, MANAGED_TABLES } from '../workflow/tables';
 
 /**
@@ -100,7 +101,12 @@ export async function profileSteps(
   lake: Lake,
   profileFile: string,
 ): Promise<{ finish: () => Promise<StepReads[]> }> {
-  const stepBySql = new Map(PIPELINE_STEPS.map((step) => [readSql(step.file), step.state]));
+  // The state machine runs each file as rendered text: normalized, with base64 values filled in, so a
+  // step is known by its text up to the first value.
+  const stepPrefixes = [START_STEP, ...PIPELINE_STEPS].map(
+    (step) => [normalizeSql(readSql(step.file)).split('{')[0] ?? '', step.state] as const,
+  );
+  const stepOf = (sql: string) => stepPrefixes.find(([prefix]) => sql.startsWith(prefix))?.[1];
   const steps = new Map<string, { reads: StepReads; scans: SilverScan[] }>();
   let current = LOAD_STATE;
   await lake.exec(`pragma enable_profiling = 'json'`);
@@ -136,7 +142,7 @@ export async function profileSteps(
   const query = lake.query.bind(lake);
   const exec = lake.exec.bind(lake);
   lake.query = async (sql, parameters) => {
-    current = stepBySql.get(sql) ?? current;
+    current = stepOf(sql) ?? current;
     const rows = await query(sql, parameters);
     record();
     return rows;
