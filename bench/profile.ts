@@ -145,6 +145,8 @@ export async function profileSteps(
     current = stepOf(sql) ?? current;
     const rows = await query(sql, parameters);
     record();
+    // the load's statements follow the run's first step and match no step of their own
+    if (current === START_STEP.state) current = LOAD_STATE;
     return rows;
   };
   lake.exec = async (sql) => {
