@@ -167,3 +167,36 @@ describe('productive time', () => {
     });
   });
 });
+
+describe('a productive span of 300 days', () => {
+  test("is split into every interval it crosses, past Trino's 10,000-entry sequence cap", async () => {
+    await withLake(async (lake, dir) => {
+      // ONLINE at 00:10 on 1 Jan 2024, LOGOUT exactly 300 days later at 00:10 (2024 is a leap year:
+      // 1 Jan + 300 days = 27 Oct). 20 minutes in the first interval, 14,399 whole intervals between,
+      // 10 minutes in the last: 14,401 productive rows, 7,200 hours in all.
+      const csv = writeCsv(dir, 'long.csv', [
+        '2024-01-01 00:10:00,950,ONLINE,',
+        '2024-10-27 00:10:00,950,LOGOUT,',
+      ]);
+      const [run] = await ingest(lake, csv);
+      expect(run?.status).toBe('SUCCEEDED');
+      const [totals] = await lake.query(
+        `select count(*) filter (where productive_ms > 0) as productive_rows, sum(productive_ms) as ms,
+                max(productive_hours) as max_hours, min(interval_start) as first, max(interval_start) as last
+         from agent_intervals where extension = '950'`,
+      );
+      expect(Number(totals?.productive_rows)).toBe(300 * 48 + 1);
+      expect(Number(totals?.ms)).toBe(300 * 24 * 3_600_000);
+      expect(Number(totals?.max_hours)).toBe(0.5);
+      expect(String(totals?.first)).toBe('2024-01-01 00:00:00');
+      expect(String(totals?.last)).toBe('2024-10-27 00:00:00');
+      const hours = await productiveHours(lake);
+      expect(hours['950|2024-01-01 00:00:00']).toBeCloseTo(20 / 60, 12);
+      expect(hours['950|2024-10-27 00:00:00']).toBeCloseTo(10 / 60, 12);
+      const [weeks] = await lake.query(
+        `select sum(productive_ms) as ms from weekly_summary where extension = '950'`,
+      );
+      expect(Number(weeks?.ms)).toBe(300 * 24 * 3_600_000);
+    });
+  }, 120_000);
+});
