@@ -4,15 +4,16 @@ import {
   appendFileSync,
   constants,
   copyFileSync,
+  createReadStream,
   existsSync,
   mkdirSync,
-  readFileSync,
   realpathSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CompletionDetail } from '../handlers/check-summary/events';
 import { type EndedExecution, handleEndedExecution } from '../handlers/run-failed/backstop';
+import { caughtFailure } from '../handlers/run-failed/events';
 import { recordFailedRun } from '../handlers/run-failed/record';
 import {
   type AslDefinition,
@@ -107,16 +108,22 @@ function checkKey(key: string): void {
   }
 }
 
+/** The ETag S3 gives an object uploaded in one part: the MD5 of its bytes, read as a stream. */
+export async function fileEtag(file: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 /** Copies the file into bronze under its key, so later edits of the original change nothing ingested. */
-function landInBronze(lake: Lake, file: string, key: string): string {
+function landInBronze(lake: Lake, file: string, key: string): Promise<string> {
   checkKey(key);
   const target = join(lake.paths.bronze, key);
   if (!(existsSync(target) && realpathSync(target) === realpathSync(file))) {
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(file, target, constants.COPYFILE_FICLONE);
   }
-  // S3's ETag of an object uploaded in one part is the MD5 of its bytes.
-  return createHash('md5').update(readFileSync(target)).digest('hex');
+  return fileEtag(target);
 }
 
 type TaskHandler = (input: unknown) => Promise<unknown>;
@@ -160,7 +167,7 @@ function withFault(state: string, handler: TaskHandler): TaskHandler {
  */
 export async function runFile(lake: Lake, file: string, options: RunOptions = {}): Promise<FileRun> {
   const key = options.key ?? objectKeyFor(file);
-  const etag = landInBronze(lake, file, key);
+  const etag = await landInBronze(lake, file, key);
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const sourceObject = `${LOCAL_BUCKET}/${key}`;
@@ -190,18 +197,11 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
       });
       return { JobRunState: 'SUCCEEDED', ...result };
     },
+    // The run-failed Lambda's own parsing and recording, on the local engine.
     [RECORD_FAILED_STATE]: async (input) => {
-      const payload = (input as { Payload: Record<string, string> }).Payload;
-      await recordFailedRun(engine, recordSql, {
-        runId: payload.run_id ?? runId,
-        startedAt: payload.started_at ?? startedAt.toISOString(),
-        bucket: payload.bucket ?? LOCAL_BUCKET,
-        key: payload.key ?? key,
-        etag: payload.etag,
-        state: payload.state,
-        error: payload.error ?? 'Error',
-        cause: payload.cause,
-      });
+      const failure = caughtFailure((input as { Payload?: unknown }).Payload);
+      if (!failure) throw new Error('RecordFailedRun: the payload is not a caught failure');
+      await recordFailedRun(engine, recordSql, failure);
       return { StatusCode: 200 };
     },
     [EMIT_SUCCEEDED_STATE]: async (input) => {

@@ -7,21 +7,10 @@ import { COMPLETION_EVENT } from '../../workflow/definition';
 import { AthenaQueryEngine } from '../aws/athena-query-engine';
 import type { QueryEngine } from '../ports';
 import { type EndedExecution, handleEndedExecution } from './backstop';
+import { caughtFailure } from './events';
 import { recordFailedRun } from './record';
 
 export const logger = new Logger();
-
-/** What RecordFailedRun sends from the state machine's catch (workflow/definition.ts). */
-const CaughtFailureSchema = z.object({
-  run_id: z.string().min(1),
-  started_at: z.string(),
-  bucket: z.string(),
-  key: z.string(),
-  etag: z.string().optional(),
-  state: z.string(),
-  error: z.string(),
-  cause: z.string().optional(),
-});
 
 /** `Step Functions Execution Status Change` on the default bus, for FAILED, TIMED_OUT and ABORTED. */
 const StatusChangeSchema = z.object({
@@ -101,20 +90,14 @@ export function createRunFailedHandler(dependencies: () => RunFailedDependencies
   let deps: RunFailedDependencies | undefined;
   return async (event: unknown): Promise<{ recorded: boolean }> => {
     deps ??= dependencies();
-    const caught = CaughtFailureSchema.safeParse(event);
-    if (caught.success) {
-      const f = caught.data;
-      logger.info('recording a caught failure', { runId: f.run_id, state: f.state, error: f.error });
-      await recordFailedRun(deps.engine, deps.recordSql, {
-        runId: f.run_id,
-        startedAt: f.started_at,
-        bucket: f.bucket,
-        key: f.key,
-        etag: f.etag,
-        state: f.state,
-        error: f.error,
-        cause: f.cause,
+    const caught = caughtFailure(event);
+    if (caught) {
+      logger.info('recording a caught failure', {
+        runId: caught.runId,
+        state: caught.state,
+        error: caught.error,
       });
+      await recordFailedRun(deps.engine, deps.recordSql, caught);
       return { recorded: true };
     }
     const change = StatusChangeSchema.parse(event);

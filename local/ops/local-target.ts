@@ -1,19 +1,13 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
 import { assertTimeZone } from '../../handlers/coverage-check/wall-clock';
 import { checkAfterRun } from '../check/command';
 import type { Lake } from '../lake';
-import { LOCAL_BUCKET, objectKeyFor, runFile } from '../runner';
+import { fileEtag, LOCAL_BUCKET, objectKeyFor, runFile } from '../runner';
 import type { BronzeObject, ExecutionSummary, OpsTarget, Progress, Submission } from './target';
 
 /** MD5 hex of a file's bytes: the ETag S3 gives a single-part upload, and what local runs record. */
-export async function fileEtag(file: string): Promise<string> {
-  const hash = createHash('md5');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 function csvFilesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })

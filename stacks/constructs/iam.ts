@@ -29,6 +29,59 @@ export const ATHENA_QUERY_ACTIONS = [
   'athena:GetWorkGroup',
 ] as const;
 
+/**
+ * What a Step Functions state machine needs for its CloudWatch log delivery and X-Ray traces. Neither
+ * the vended log delivery APIs nor X-Ray have resource-level permissions: AWS requires `*` here.
+ */
+export const STATE_MACHINE_LOGS_AND_TRACES: readonly PolicyStatement[] = [
+  {
+    Sid: 'DeliverLogs',
+    Action: [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ],
+    Resource: '*',
+  },
+  {
+    Sid: 'Tracing',
+    Action: [
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+    ],
+    Resource: '*',
+  },
+];
+
+/**
+ * The policy of a queue that one EventBridge rule sends to (a target, or a target's dead letters):
+ * that rule only, and nothing without TLS.
+ */
+export function ruleSendsToQueue(
+  sid: string,
+  queueArn: string,
+  ruleArn: string,
+  tlsActions: readonly string[] = ['sqs:SendMessage', 'sqs:ReceiveMessage'],
+): string {
+  return policyDocument([
+    {
+      Sid: sid,
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: ['sqs:SendMessage'],
+      Resource: queueArn,
+      Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } },
+    },
+    denyInsecureTransport(tlsActions, [queueArn]),
+  ]);
+}
+
 /** Denies every request to `resources` that does not arrive over TLS (bucket, queue and topic policies). */
 export function denyInsecureTransport(
   actions: readonly string[],

@@ -12,7 +12,7 @@ import { AGENT_INTERVALS, PIPELINE_RUNS } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { tablePrefix } from './catalog';
-import { ATHENA_QUERY_ACTIONS, denyInsecureTransport, policyDocument, ServiceRole } from './iam';
+import { ATHENA_QUERY_ACTIONS, ruleSendsToQueue, ServiceRole } from './iam';
 import { NodeFunction } from './node-function';
 import type { Notifications } from './notifications';
 import type { Orchestration } from './orchestration';
@@ -175,16 +175,7 @@ export class Monitoring extends Construct {
     });
     new SqsQueuePolicy(this, 'checkDeadLetterQueuePolicy', {
       queueUrl: check.deadLetterQueue.url,
-      policy: policyDocument([
-        {
-          Sid: 'CompletionRuleDeadLetters',
-          Principal: { Service: 'events.amazonaws.com' },
-          Action: ['sqs:SendMessage'],
-          Resource: check.deadLetterQueue.arn,
-          Condition: { ArnEquals: { 'aws:SourceArn': completionRule.arn } },
-        },
-        denyInsecureTransport(['sqs:SendMessage', 'sqs:ReceiveMessage'], [check.deadLetterQueue.arn]),
-      ]),
+      policy: ruleSendsToQueue('CompletionRuleDeadLetters', check.deadLetterQueue.arn, completionRule.arn),
     });
 
     const alarmActions = [notifications.topic.arn];

@@ -11,7 +11,7 @@ import { MANAGED_TABLES, SILVER_TABLES } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { tablePrefix } from './catalog';
-import { ATHENA_QUERY_ACTIONS, denyInsecureTransport, policyDocument, ServiceRole } from './iam';
+import { ATHENA_QUERY_ACTIONS, ruleSendsToQueue, ServiceRole, STATE_MACHINE_LOGS_AND_TRACES } from './iam';
 import type { Serialization } from './serialization';
 import { ATHENA_RESULTS_PREFIX, type Storage } from './storage';
 
@@ -135,32 +135,7 @@ export class Orchestration extends Construct {
           Action: ['lambda:InvokeFunction'],
           Resource: [props.runFailedFunctionArn],
         },
-        {
-          Sid: 'DeliverLogs',
-          Action: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          // CloudWatch Logs vended delivery APIs have no resource-level permissions: AWS requires `*`.
-          Resource: '*',
-        },
-        {
-          Sid: 'Tracing',
-          Action: [
-            'xray:PutTraceSegments',
-            'xray:PutTelemetryRecords',
-            'xray:GetSamplingRules',
-            'xray:GetSamplingTargets',
-          ],
-          // X-Ray has no resource-level permissions: AWS requires `*` here.
-          Resource: '*',
-        },
+        ...STATE_MACHINE_LOGS_AND_TRACES,
       ],
     });
 
@@ -204,19 +179,11 @@ export class Orchestration extends Construct {
     });
     new SqsQueuePolicy(this, 'bronzeRuleDeadLetterQueuePolicy', {
       queueUrl: this.bronzeRuleDeadLetterQueue.url,
-      policy: policyDocument([
-        {
-          Sid: 'BronzeRuleDeadLetters',
-          Principal: { Service: 'events.amazonaws.com' },
-          Action: ['sqs:SendMessage'],
-          Resource: this.bronzeRuleDeadLetterQueue.arn,
-          Condition: { ArnEquals: { 'aws:SourceArn': this.bronzeRule.arn } },
-        },
-        denyInsecureTransport(
-          ['sqs:SendMessage', 'sqs:ReceiveMessage'],
-          [this.bronzeRuleDeadLetterQueue.arn],
-        ),
-      ]),
+      policy: ruleSendsToQueue(
+        'BronzeRuleDeadLetters',
+        this.bronzeRuleDeadLetterQueue.arn,
+        this.bronzeRule.arn,
+      ),
     });
     this.pipelineTimeoutSeconds = definition.TimeoutSeconds;
   }

@@ -7,7 +7,7 @@ import { PIPELINE_RUNS } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { tablePrefix } from './catalog';
-import { ATHENA_QUERY_ACTIONS, denyInsecureTransport, policyDocument } from './iam';
+import { ATHENA_QUERY_ACTIONS, ruleSendsToQueue } from './iam';
 import { NodeFunction } from './node-function';
 import { ATHENA_RESULTS_PREFIX, type Storage } from './storage';
 
@@ -124,16 +124,7 @@ export class RunFailed extends Construct {
     });
     new SqsQueuePolicy(this, 'deadLetterQueuePolicy', {
       queueUrl: fn.deadLetterQueue.url,
-      policy: policyDocument([
-        {
-          Sid: 'BackstopRuleDeadLetters',
-          Principal: { Service: 'events.amazonaws.com' },
-          Action: ['sqs:SendMessage'],
-          Resource: fn.deadLetterQueue.arn,
-          Condition: { ArnEquals: { 'aws:SourceArn': rule.arn } },
-        },
-        denyInsecureTransport(['sqs:SendMessage', 'sqs:ReceiveMessage'], [fn.deadLetterQueue.arn]),
-      ]),
+      policy: ruleSendsToQueue('BackstopRuleDeadLetters', fn.deadLetterQueue.arn, rule.arn),
     });
   }
 }

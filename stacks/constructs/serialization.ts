@@ -15,7 +15,13 @@ import {
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import type { EncryptionKey } from './encryption-key';
-import { denyInsecureTransport, policyDocument, ServiceRole } from './iam';
+import {
+  denyInsecureTransport,
+  policyDocument,
+  ruleSendsToQueue,
+  ServiceRole,
+  STATE_MACHINE_LOGS_AND_TRACES,
+} from './iam';
 
 export interface SerializationProps {
   readonly config: EnvironmentConfig;
@@ -80,18 +86,10 @@ export class Serialization extends Construct {
     });
     new SqsQueuePolicy(this, 'pendingQueuePolicy', {
       queueUrl: this.queue.url,
-      policy: policyDocument([
-        {
-          Sid: 'BronzeRuleSends',
-          Principal: { Service: 'events.amazonaws.com' },
-          Action: ['sqs:SendMessage'],
-          Resource: this.queue.arn,
-          Condition: { ArnEquals: { 'aws:SourceArn': props.bronzeRuleArn } },
-        },
-        denyInsecureTransport(
-          ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
-          [this.queue.arn],
-        ),
+      policy: ruleSendsToQueue('BronzeRuleSends', this.queue.arn, props.bronzeRuleArn, [
+        'sqs:SendMessage',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
       ]),
     });
     new SqsQueuePolicy(this, 'pendingDeadLetterQueuePolicy', {
@@ -158,32 +156,7 @@ export class Serialization extends Construct {
           Resource: [context.arn('states', `execution:${name}:*`)],
         },
         { Sid: 'StartSuccessor', Action: ['states:StartExecution'], Resource: [drainArn] },
-        {
-          Sid: 'DeliverLogs',
-          Action: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          // CloudWatch Logs vended delivery APIs have no resource-level permissions: AWS requires `*`.
-          Resource: '*',
-        },
-        {
-          Sid: 'Tracing',
-          Action: [
-            'xray:PutTraceSegments',
-            'xray:PutTelemetryRecords',
-            'xray:GetSamplingRules',
-            'xray:GetSamplingTargets',
-          ],
-          // X-Ray has no resource-level permissions: AWS requires `*` here.
-          Resource: '*',
-        },
+        ...STATE_MACHINE_LOGS_AND_TRACES,
       ],
     });
 
