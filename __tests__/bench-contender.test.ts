@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { assertAgreement, compareWithPipeline, runSingleQuery } from '../bench/contenders';
-import { generateEvents } from '../local/generate';
+import { generateEvents } from '../cli/generate';
 import { Lake, lakePaths } from '../local/lake';
 import { runFile } from '../local/runner';
 import { removeDir, tempDir, writeCsv } from './support/lake';

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkAfterRun } from '../local/check/command';
-import { generateEvents } from '../local/generate';
+import { checkAfterRun } from '../cli/check/command';
+import { generateEvents } from '../cli/generate';
 import { Lake } from '../local/lake';
 import { faultFor, runFile, successPath } from '../local/runner';
 import { dataExports, removeDir, tempDir } from './support/lake';

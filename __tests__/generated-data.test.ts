@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateEvents } from '../local/generate';
+import { generateEvents } from '../cli/generate';
 import { MANAGED_TABLES, SILVER_TABLES } from '../workflow/tables';
 import { dataExports, ingest, intervalRows, removeDir, tempDir, withLake } from './support/lake';
 import { expectedIntervals, type OracleEvent, parseUsTimestamp } from './support/oracle';

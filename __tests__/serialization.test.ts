@@ -1,11 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalDrains } from '../local/aws-twins/drain';
-import { LocalDynamoTable } from '../local/aws-twins/dynamodb';
-import { TaskError } from '../local/aws-twins/errors';
-import { LocalSqsQueue } from '../local/aws-twins/sqs';
-import { LocalStepFunctions } from '../local/aws-twins/step-functions';
-import { generateEvents } from '../local/generate';
+import { generateEvents } from '../cli/generate';
 import type { Lake } from '../local/lake';
 import { LOCAL_BUCKET, LOCAL_RESOURCES, runFile } from '../local/runner';
 import { buildDefinition } from '../workflow/definition';
@@ -17,6 +12,11 @@ import {
   MAX_ROUNDS_PER_EXECUTION,
   RECEIVE_BATCH,
 } from '../workflow/drain-definition';
+import { LocalDrains } from './support/aws-twins/drain';
+import { LocalDynamoTable } from './support/aws-twins/dynamodb';
+import { TaskError } from './support/aws-twins/errors';
+import { LocalSqsQueue } from './support/aws-twins/sqs';
+import { LocalStepFunctions } from './support/aws-twins/step-functions';
 import { dataExports, ingest, withLake } from './support/lake';
 
 const TABLE = 'agent-etl-test-pipeline-lock';

@@ -1,4 +1,4 @@
-import './../local/polyfills';
+import '../local/polyfills';
 import aslValidator from 'asl-validator';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { checkPutEvents, checkStartJobRun, checkStartQueryExecution } from '../local/strict-twin';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Command, InvalidArgumentError } from 'commander';
-import { generateEvents } from '../local/generate';
+import { generateEvents } from '../cli/generate';
 import { Lake, lakePaths, sqlLiteral } from '../local/lake';
 import { runFile } from '../local/runner';
 import {

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkAfterRun, runCheckCommand } from '../../local/check/command';
+import { checkAfterRun, runCheckCommand } from '../../cli/check/command';
 import { Lake } from '../../local/lake';
 
 /** Interval starts every 30 minutes from `from` (inclusive) to `to` (exclusive), both 'YYYY-MM-DD HH:MM'. */

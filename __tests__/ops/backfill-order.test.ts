@@ -1,4 +1,4 @@
-import { dateInName, planBackfill } from '../../local/ops/backfill-order';
+import { dateInName, planBackfill } from '../../cli/ops/backfill-order';
 
 const object = (name: string) => ({ label: name, sourceObject: `bronze/${name}`, name, etag: 'e' });
 

@@ -11,13 +11,8 @@ import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sd
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import {
-  AwsTarget,
-  environmentConfig,
-  readStackOutputs,
-  type StackOutputs,
-} from '../../local/ops/aws-target';
-import { backfillCommand, type CommandIo, rerunCommand, statusCommand } from '../../local/ops/commands';
+import { AwsTarget, environmentConfig, readStackOutputs, type StackOutputs } from '../../cli/ops/aws-target';
+import { backfillCommand, type CommandIo, rerunCommand, statusCommand } from '../../cli/ops/commands';
 import { readSql } from '../../workflow/steps';
 import { removeDir, tempDir } from '../support/lake';
 

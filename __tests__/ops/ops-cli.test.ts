@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateEvents } from '../../local/generate';
+import { generateEvents } from '../../cli/generate';
 import { removeDir, tempDir, writeCsv } from '../support/lake';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'agent-etl.js');

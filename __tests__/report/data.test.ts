@@ -1,7 +1,7 @@
+import { DEFAULT_DAYS, loadReportData, type ReportOptions } from '../../cli/report/data';
+import { renderPage } from '../../cli/report/page';
 import { parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
 import type { Lake } from '../../local/lake';
-import { DEFAULT_DAYS, loadReportData, type ReportOptions } from '../../local/report/data';
-import { renderPage } from '../../local/report/page';
 import { ingest, withLake, writeCsv } from '../support/lake';
 
 const UTC: ReportOptions = { timeZone: 'UTC', schedule: undefined };

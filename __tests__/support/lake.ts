@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ExportName, exportTable, formatTable } from '../../local/exports';
+import { type ExportName, exportTable, formatTable } from '../../cli/exports';
 import { Lake } from '../../local/lake';
 import { type FileRun, runFile } from '../../local/runner';
 

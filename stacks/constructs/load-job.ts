@@ -8,6 +8,7 @@ import { AGENT_EVENTS, REJECTED_ROWS } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { tablePrefix } from './catalog';
+import { GLUE_LOG_STREAMS, type GlueLogStream, glueLogGroupPrefix } from './glue-logs';
 import { ServiceRole } from './iam';
 import type { SecureBucket } from './secure-bucket';
 import type { Storage } from './storage';
@@ -35,18 +36,6 @@ function uploadAsset(scope: Construct, id: string, bucket: SecureBucket, path: s
     sourceHash: Fn.filemd5(asset.path),
   });
 }
-
-/**
- * Glue 5 ignores `--enable-continuous-cloudwatch-log` and `--continuous-log-logGroup` (Glue 4 and
- * earlier). It writes driver and executor logs to `<prefix>/error` and the script's stdout and stderr
- * to `<prefix>/output`, where `--custom-logGroup-prefix` sets the prefix, by default `/aws-glue/jobs`
- * (https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html). The prefix may hold
- * at most 400 characters, none of them `:` or `*` (same page).
- */
-export const GLUE_LOG_STREAMS = ['output', 'error'] as const;
-export type GlueLogStream = (typeof GLUE_LOG_STREAMS)[number];
-export const glueLogGroupPrefix = (config: EnvironmentConfig) =>
-  `/aws-glue/jobs/${config.namePrefix}-csv-to-parquet`;
 
 /** The CSV-to-Parquet Glue job (glue-scripts/), its script and contract as assets, its role and logs. */
 export class LoadJob extends Construct {

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { EncryptionKey } from './encryption-key';
-import { GLUE_LOG_STREAMS, glueLogGroupPrefix } from './load-job';
+import { GLUE_LOG_STREAMS, glueLogGroupPrefix } from './glue-logs';
 import { SecureBucket, type SecureBucketProps } from './secure-bucket';
 
 type BucketOptions = Pick<SecureBucketProps, 'versioned' | 'lifecycleRules'>;

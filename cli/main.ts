@@ -2,15 +2,15 @@ import { existsSync, lstatSync, readdirSync, realpathSync, statSync, writeFileSy
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { Lake, lakePaths } from '../local/lake';
+import { withLakeLock } from '../local/lock';
+import { type FileRun, faultFor, runFile, successPath } from '../local/runner';
 import { checkAfterRun, runCheckCommand } from './check/command';
 import { EXPORTS, type ExportFormat, type ExportName, exportTable, formatTable } from './exports';
 import { generateEvents } from './generate';
-import { Lake, lakePaths } from './lake';
-import { withLakeLock } from './lock';
 import { backfillCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
 import { LocalTarget } from './ops/local-target';
 import { DEFAULT_OUTPUTS_FILE, type OpsTarget } from './ops/target';
-import { type FileRun, faultFor, runFile, successPath } from './runner';
 import { validateSettings } from './settings';
 
 const DEFAULT_LAKE = 'lake';

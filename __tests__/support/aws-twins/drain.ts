@@ -1,8 +1,8 @@
-import '../polyfills';
+import '../../../local/polyfills';
 import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { AslState } from '../../workflow/definition';
-import { DRAIN_RESOURCES, type DrainDefinition } from '../../workflow/drain-definition';
+import type { AslState } from '../../../workflow/definition';
+import { DRAIN_RESOURCES, type DrainDefinition } from '../../../workflow/drain-definition';
 import type { LocalDynamoTable } from './dynamodb';
 import type { LocalSqsQueue } from './sqs';
 import type { LocalStepFunctions } from './step-functions';

@@ -2,9 +2,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
 import { assertTimeZone } from '../../handlers/coverage-check/wall-clock';
+import type { Lake } from '../../local/lake';
+import { fileEtag, LOCAL_BUCKET, objectKeyFor, runFile } from '../../local/runner';
 import { checkAfterRun } from '../check/command';
-import type { Lake } from '../lake';
-import { fileEtag, LOCAL_BUCKET, objectKeyFor, runFile } from '../runner';
 import type { BronzeObject, ExecutionSummary, OpsTarget, Progress, Submission } from './target';
 
 /** MD5 hex of a file's bytes: the ETag S3 gives a single-part upload, and what local runs record. */

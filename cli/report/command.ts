@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
-import { Lake } from '../lake';
+import { Lake } from '../../local/lake';
 import { loadReportData } from './data';
 import { renderPage } from './page';
 

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { Lake } from './lake';
+import type { Lake } from '../local/lake';
 
 export const EXPORTS = ['intervals', 'weekly', 'report', 'rejects', 'runs'] as const;
 export type ExportName = (typeof EXPORTS)[number];
