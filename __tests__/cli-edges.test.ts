@@ -1,14 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeDir, tempDir, writeCsv } from './support/lake';
 
@@ -296,14 +288,17 @@ describe('clear errors and small things', () => {
   });
 });
 
-/** Running as root with setpriv: another user, for whom a root-owned lake is read-only. */
+/**
+ * Running as root with setpriv: another user, for whom a root-owned lake is read-only. The user keeps
+ * CAP_DAC_READ_SEARCH (read and traverse anything, write nothing; capabilities(7)), so the checkout
+ * may live under a folder other users cannot enter (a clone in root's home, a `mktemp -d`).
+ */
 const canDropPrivileges = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
 
 describe('a read-only lake', () => {
   (canDropPrivileges ? test : test.skip)(
     'export works for a user who cannot write the lake, and changes nothing',
     async () => {
-      chmodSync(dir, 0o755);
       const file = writeCsv(dir, 'a.csv', ['2024-11-05 10:00:00,801,ONLINE,']);
       expect((await cli(['run', file, '--lake', lake, '--no-check'])).code).toBe(0);
       const before = readdirSync(lake, { recursive: true, encoding: 'utf8' }).sort();
@@ -314,6 +309,8 @@ describe('a read-only lake', () => {
           '--reuid=65534',
           '--regid=65534',
           '--clear-groups',
+          '--inh-caps=+dac_read_search',
+          '--ambient-caps=+dac_read_search',
           process.execPath,
           BIN,
           'export',

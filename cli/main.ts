@@ -199,9 +199,13 @@ async function runCommand(
   });
 }
 
-/** Reading commands need a lake that a run created; a mistyped --lake should not print an empty table. */
+/**
+ * Reading commands need a lake that a run created; a mistyped --lake should not print an empty table.
+ * `stat`, not `existsSync`: access(2) judges by the real user and ignores capabilities, so a reader
+ * granted CAP_DAC_READ_SEARCH would be told there is no lake it can in fact open.
+ */
 function assertLakeExists(root: string): void {
-  if (!existsSync(lakePaths(root).warehouse)) {
+  if (!statSync(lakePaths(root).warehouse, { throwIfNoEntry: false })) {
     throw new InvalidArgumentError(
       `no lake at ${resolve(root)}: run \`agent-etl run FILE --lake ${root}\` first`,
     );
