@@ -96,6 +96,13 @@ export class Lake implements QueryEngine {
    */
   static async open(root: string, options: { readOnly?: boolean } = {}): Promise<Lake> {
     const paths = lakePaths(root);
+    if (paths.warehouse.includes('?')) {
+      // DuckDB reads what follows a `?` in a database path as options: its write-ahead log would land
+      // in another folder (`lake.wal?/...`), so such a lake could never commit.
+      throw new Error(
+        `lake ${paths.root}: a path holding '?' cannot hold a DuckDB database; choose another folder`,
+      );
+    }
     const readOnly = options.readOnly === true;
     if (!readOnly) {
       for (const dir of [paths.root, paths.bronze, paths.silver, paths.outbox])

@@ -96,14 +96,26 @@ function newRunId(now: Date): string {
 }
 
 /**
+ * `%` and `\` in a name, percent-encoded: `\` because the local state machine's States.Format drops a
+ * backslash from the values it formats (aws-local-stepfunctions 3.0), and `%` so that the encoding can
+ * be undone (decodeURIComponent gives the name back). S3 lists both among the characters to avoid in a key
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html).
+ */
+const KEY_ESCAPES: Readonly<Record<string, string>> = { '%': '%25', '\\': '%5C' };
+
+/**
  * The bronze key of a file: its absolute path without the leading slash, so that two files never share
  * an object (daily exports with a fixed name in dated folders) and running the same path again replaces
- * its earlier version, as uploading to the same S3 key does. Every character of the name is kept: only
- * the platform's separator becomes `/` (on Windows, where `\` is the separator and no name holds a `/`),
- * so the mapping is one-to-one and a `\` in a POSIX name stays a `\`.
+ * its earlier version, as uploading to the same S3 key does. Each name keeps its characters, except `%`
+ * and `\` (KEY_ESCAPES), which are encoded one-to-one: `in/a\b.csv` is `in/a%5Cb.csv`, never `in/a/b.csv`.
+ * Only the platform's separator becomes `/` (on Windows, where no name holds a `/`).
  */
 export function objectKeyFor(file: string): string {
-  return realpathSync(resolve(file)).split(sep).join('/').replace(/^\/+/, '');
+  return realpathSync(resolve(file))
+    .split(sep)
+    .map((name) => name.replace(/[%\\]/g, (c) => KEY_ESCAPES[c] ?? c))
+    .join('/')
+    .replace(/^\/+/, '');
 }
 
 /** Why a key cannot name a bronze object, or undefined when it can. */
@@ -113,6 +125,7 @@ export function keyProblem(key: string): string | undefined {
   if (bytes > MAX_KEY_BYTES) {
     return `its object key is ${bytes.toLocaleString('en-US')} bytes, over S3's limit of ${MAX_KEY_BYTES.toLocaleString('en-US')} bytes (UTF-8); move the file to a shorter path or name it with --key`;
   }
+  if (key.includes('\\')) return `object key ${JSON.stringify(key)} holds a backslash; write it as %5C`;
   if (key.startsWith('/') || key.split('/').some((s) => s === '' || s === '.' || s === '..')) {
     return `object key ${JSON.stringify(key)} has an empty, . or .. segment; keys are relative paths`;
   }
