@@ -8,6 +8,8 @@ import {
   existsSync,
   mkdirSync,
   realpathSync,
+  renameSync,
+  rmSync,
 } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -152,13 +154,22 @@ export async function fileEtag(file: string): Promise<string> {
 /** What a FAILED row names when the file could not be copied into bronze (no state had started). */
 export const LAND_STATE = 'CopyToBronze';
 
-/** Copies the file into bronze under its key, so later edits of the original change nothing ingested. */
+/**
+ * Copies the file into bronze under its key, so later edits of the original change nothing ingested.
+ * The copy is made beside bronze, then renamed into place (atomic): a copy that fails part-way (a full
+ * disk) leaves the object's earlier version as it was.
+ */
 function landInBronze(lake: Lake, file: string, key: string): Promise<string> {
-  checkKey(key);
   const target = join(lake.paths.bronze, key);
   if (!(existsSync(target) && realpathSync(target) === realpathSync(file))) {
     mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(file, target, constants.COPYFILE_FICLONE);
+    const partial = join(lake.paths.root, `.landing-${randomBytes(6).toString('hex')}`);
+    try {
+      copyFileSync(file, partial, constants.COPYFILE_FICLONE);
+      renameSync(partial, target);
+    } finally {
+      rmSync(partial, { force: true });
+    }
   }
   return fileEtag(target);
 }
