@@ -226,7 +226,7 @@ export const INTERRUPTED_CAUSE =
 
 /**
  * Before any run, under the lake lock: a run still RUNNING has no live process (the lock admits one
- * command at a time), so it was killed part-way. Its row is closed FAILED as interrupted, then the undo
+ * command at a time, and DuckDB one writing process per database file), so it was killed part-way. Its row is closed FAILED as interrupted, then the undo
  * steps recompute its windows without it, exactly as after a caught failure. A failed run whose windows
  * are still held (its undo may itself have been interrupted) is undone again; the undo MERGEs are
  * idempotent, and the next run's ClearFinishedWindows lets go of the windows. Returns the runs closed.
