@@ -8,8 +8,8 @@ import { type FileRun, faultFor, runFile, successPath } from '../local/runner';
 import { checkAfterRun, runCheckCommand } from './check/command';
 import { EXPORTS, type ExportFormat, type ExportName, exportTable, formatTable } from './exports';
 import { generateEvents } from './generate';
-import { backfillCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
-import { LocalTarget } from './ops/local-target';
+import { backfillCommand, forgetCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
+import { closeInterrupted, LocalTarget } from './ops/local-target';
 import { DEFAULT_OUTPUTS_FILE, type OpsTarget } from './ops/target';
 import { validateSettings } from './settings';
 
@@ -29,6 +29,12 @@ function calendarDay(value: string): string {
   const date = match ? new Date(`${value}T00:00:00Z`) : undefined;
   if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value)
     throw new InvalidArgumentError(`expected a calendar day YYYY-MM-DD, got '${value}'`);
+  return value;
+}
+
+/** A lake directory: an empty value would make the current folder a lake, so it is refused. */
+function lakeDirectory(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError("expected a lake directory, got ''");
   return value;
 }
 
@@ -107,24 +113,6 @@ async function summarize(lake: Lake, runs: readonly FileRun[], seconds: number):
   ].join('\n');
 }
 
-/**
- * An object whose latest run is still RUNNING when a command holds the lake was killed (the lock
- * admits one command at a time): named up front, so it is not mistaken for loaded.
- */
-async function warnUnfinished(lake: Lake): Promise<void> {
-  const rows = await lake.query(
-    `select source_object, run_id
-     from (select source_object, run_id, status, row_number() over (partition by source_object order by started_at desc, run_id desc) as latest from pipeline_runs)
-     where latest = 1 and status = 'RUNNING'
-     order by source_object`,
-  );
-  for (const row of rows) {
-    process.stderr.write(
-      `warning: the last run of ${row.source_object} (${row.run_id}) did not finish; run the file again, or agent-etl rerun --failed\n`,
-    );
-  }
-}
-
 async function runCommand(
   inputs: string[],
   options: { lake: string; wait: number; check: boolean; key?: string },
@@ -134,18 +122,15 @@ async function runCommand(
   const { files, problems } = expandInputs(inputs);
   if (files.length === 0 && problems.length === 0)
     throw new InvalidArgumentError(`no .csv files in ${inputs.join(', ')}`);
-  const reportProblems = () => {
-    for (const problem of problems) process.stderr.write(`error: ${problem}\n`);
-  };
   if (files.length === 0) {
-    reportProblems();
+    for (const problem of problems) process.stderr.write(`error: ${problem}\n`);
     return 1;
   }
   if (options.key && files.length > 1)
     throw new InvalidArgumentError('--key names one object: give one file');
   return withLakeLock(options.lake, options.wait, async () => {
     const lake = await Lake.open(options.lake);
-    await warnUnfinished(lake);
+    const interrupted = await closeInterrupted(lake, (text) => process.stderr.write(text));
     const bar = process.stderr.isTTY
       ? new SingleBar({
           format: '{bar} {percentage}% | {file} | {state}',
@@ -159,23 +144,32 @@ async function runCommand(
     const started = process.hrtime.bigint();
     const runs: FileRun[] = [];
     const checks: string[] = [];
+    // One line per file that failed, in order; a file's error never stops the files after it.
+    const errors = problems.map((problem) => `error: ${problem}`);
     try {
       for (const [index, file] of files.entries()) {
-        const run = await runFile(lake, file, {
-          onState: (state) => {
-            const step = steps.indexOf(state);
-            if (step >= 0) bar?.update(index * steps.length + step + 1, { file, state });
-          },
-          ...(options.key ? { key: options.key } : {}),
-        });
-        runs.push(run);
-        bar?.update((index + 1) * steps.length, { file, state: run.status });
+        try {
+          const run = await runFile(lake, file, {
+            onState: (state) => {
+              const step = steps.indexOf(state);
+              if (step >= 0) bar?.update(index * steps.length + step + 1, { file, state });
+            },
+            ...(options.key ? { key: options.key } : {}),
+          });
+          runs.push(run);
+          if (run.status === 'FAILED') {
+            errors.push(`error: ${file}: ${(run.error ?? 'failed').replace(`${run.sourceObject}: `, '')}`);
+          }
+          bar?.update((index + 1) * steps.length, { file, state: run.status });
+        } catch (error) {
+          errors.push(`error: ${file}: ${(error as Error).message}`);
+        }
       }
       bar?.stop();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // As in AWS, where EventBridge hands each completion event to check-summary after the execution
       // ended: the check never holds up or fails a run.
-      for (const run of runs) {
+      for (const run of [...interrupted, ...runs]) {
         if (options.check && run.completion) {
           checks.push((await checkAfterRun(options.lake, run.completion, lake)).summary);
         }
@@ -186,12 +180,8 @@ async function runCommand(
         process.stdout.write(
           `coverage of the days the runs touched (details: agent-etl check --day DAY):\n${coverage}\n`,
         );
-      reportProblems();
-      for (const run of runs.filter((r) => r.status === 'FAILED')) {
-        const reason = (run.error ?? 'failed').replace(`${run.sourceObject}: `, '');
-        process.stderr.write(`error: ${run.file}: ${reason}\n`);
-      }
-      return problems.length > 0 || runs.some((run) => run.status === 'FAILED') ? 1 : 0;
+      for (const line of errors) process.stderr.write(`${line}\n`);
+      return errors.length > 0 ? 1 : 0;
     } finally {
       bar?.stop();
       lake.close();
@@ -212,8 +202,11 @@ function assertLakeExists(root: string): void {
   }
 }
 
-/** An export written into the lake could replace its database or its files: refused. */
-function assertOutsideLake(out: string, lake: string): void {
+/**
+ * A file written into the lake could replace its database or its files: refused, for every command
+ * that writes a file of its own (`export --out`, `report --out`).
+ */
+function assertOutsideLake(out: string, lake: string, what: 'export' | 'report'): void {
   const real = (path: string): string => {
     const parent = dirname(path);
     if (existsSync(path)) return realpathSync(path);
@@ -223,7 +216,7 @@ function assertOutsideLake(out: string, lake: string): void {
   const target = real(resolve(out));
   if (target === lakeDir || target.startsWith(`${lakeDir}${sep}`)) {
     throw new InvalidArgumentError(
-      `--out ${out} is inside the lake ${lakeDir}; write the export to a file outside it`,
+      `--out ${out} is inside the lake ${lakeDir}; write the ${what} to a file outside it`,
     );
   }
 }
@@ -234,7 +227,7 @@ async function exportCommand(
 ): Promise<number> {
   await validateSettings(process.env);
   assertLakeExists(options.lake);
-  if (options.out) assertOutsideLake(options.out, options.lake);
+  if (options.out) assertOutsideLake(options.out, options.lake, 'export');
   return withLakeLock(
     options.lake,
     options.wait,
@@ -265,10 +258,13 @@ interface TargetOptions {
   check: boolean;
 }
 
-/** `backfill` may start a lake; `status` and `rerun` read one a run created, as `export` does. */
+/**
+ * `backfill` may start a lake; the others need one a run created, as `export` does. `status` only
+ * reads: it works on a lake this user cannot write, as `export` does.
+ */
 async function withOpsTarget(
   options: TargetOptions,
-  createsLake: boolean,
+  use: 'read' | 'write' | 'create',
   work: (target: OpsTarget) => Promise<number>,
 ): Promise<number> {
   if (options.aws) {
@@ -284,23 +280,38 @@ async function withOpsTarget(
       }),
     );
   }
-  if (!createsLake) assertLakeExists(options.lake);
-  return withLakeLock(options.lake, options.wait, async () => {
-    const lake = await Lake.open(options.lake);
-    try {
-      return await work(
-        new LocalTarget(lake, { root: options.lake, check: options.check, timeZone: options.timezone }),
-      );
-    } finally {
-      lake.close();
-    }
-  });
+  if (use !== 'create') assertLakeExists(options.lake);
+  const readOnly = use === 'read';
+  return withLakeLock(
+    options.lake,
+    options.wait,
+    async () => {
+      const lake = await Lake.open(options.lake, { readOnly });
+      try {
+        return await work(
+          new LocalTarget(lake, {
+            root: options.lake,
+            check: options.check,
+            timeZone: options.timezone,
+            stderr: (text) => process.stderr.write(text),
+          }),
+        );
+      } finally {
+        lake.close();
+      }
+    },
+    { reader: readOnly },
+  );
 }
 
 function addOpsCommands(program: Command, setExitCode: (code: number) => void): void {
   const targetOptions = (command: Command) =>
     command
-      .addOption(new Option('--lake <dir>', 'lake directory (the default target)').default(DEFAULT_LAKE))
+      .addOption(
+        new Option('--lake <dir>', 'lake directory (the default target)')
+          .argParser(lakeDirectory)
+          .default(DEFAULT_LAKE),
+      )
       .addOption(
         new Option('--wait <seconds>', 'how long to wait for another command using the lake')
           .argParser(positiveInteger)
@@ -341,7 +352,9 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
       .addOption(dayOption('--until', 'last day of the coverage (default: yesterday)'))
       .option('--json', 'print the status as JSON', false),
   ).action(async (options: TargetOptions & { days: number; until?: string; json: boolean }) => {
-    setExitCode(await withOpsTarget(options, false, (target) => statusCommand(target, options, processIo())));
+    setExitCode(
+      await withOpsTarget(options, 'read', (target) => statusCommand(target, options, processIo())),
+    );
   });
 
   targetOptions(
@@ -353,7 +366,21 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
       .option('--no-check', 'skip the coverage check after each local run'),
   ).action(async (objects: string[], options: TargetOptions & { failed: boolean }) => {
     setExitCode(
-      await withOpsTarget(options, false, (target) => rerunCommand(target, objects, options, processIo())),
+      await withOpsTarget(options, 'write', (target) => rerunCommand(target, objects, options, processIo())),
+    );
+  });
+
+  targetOptions(
+    program
+      .command('forget')
+      .description(
+        'withdraw objects whose bronze copy is lost: their rows stop counting, rerun --failed and status stop asking for them',
+      )
+      .argument('<objects...>', 'objects as status lists them: bronze/<key>')
+      .option('--no-check', 'skip the coverage check after each withdrawal'),
+  ).action(async (objects: string[], options: TargetOptions) => {
+    setExitCode(
+      await withOpsTarget(options, 'write', (target) => forgetCommand(target, objects, processIo())),
     );
   });
 
@@ -369,7 +396,9 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
       .option('--no-check', 'skip the coverage check after each local run'),
   ).action(async (source: string, options: TargetOptions & { since?: string; until?: string }) => {
     setExitCode(
-      await withOpsTarget(options, true, (target) => backfillCommand(target, source, options, processIo())),
+      await withOpsTarget(options, 'create', (target) =>
+        backfillCommand(target, source, options, processIo()),
+      ),
     );
   });
 }
@@ -378,7 +407,8 @@ function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('agent-etl')
     .description('Productive hours per extension and 30-minute interval, from contact-center agent events.')
     .showHelpAfterError();
-  const lakeOption = () => new Option('--lake <dir>', 'lake directory').default(DEFAULT_LAKE);
+  const lakeOption = () =>
+    new Option('--lake <dir>', 'lake directory').argParser(lakeDirectory).default(DEFAULT_LAKE);
   const waitOption = () =>
     new Option('--wait <seconds>', 'how long to wait for another command using the lake')
       .argParser(positiveInteger)
@@ -476,9 +506,13 @@ function buildProgram(setExitCode: (code: number) => void): Command {
         wait: number;
       }) => {
         assertLakeExists(options.lake);
+        assertOutsideLake(options.out, options.lake, 'report');
         // Loaded on demand: the charting library takes half a second to load, which other commands skip.
         const { writeReport } = await import('./report/command');
-        const path = await withLakeLock(options.lake, options.wait, () => writeReport(options));
+        // It only reads: like export, it works on a lake this user cannot write.
+        const path = await withLakeLock(options.lake, options.wait, () => writeReport(options), {
+          reader: true,
+        });
         process.stdout.write(`${path}\n`);
       },
     );

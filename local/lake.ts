@@ -44,6 +44,15 @@ export function sqlLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
+/**
+ * A path as a DuckDB file function reads it literally. read_parquet and read_csv take every file
+ * argument as a glob, even one without `*`: `lake[1]/x.parquet` matches `lake1/x.parquet`. Each glob
+ * character is put in a one-character class (`[[]`), which DuckDB's matcher reads as itself.
+ */
+export function globLiteral(path: string): string {
+  return path.replace(/[*?[\]{}]/g, (c) => `[${c}]`);
+}
+
 function hasParquet(dir: string): boolean {
   if (!existsSync(dir)) return false;
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).some((name) => name.endsWith('.parquet'));
@@ -87,6 +96,13 @@ export class Lake implements QueryEngine {
    */
   static async open(root: string, options: { readOnly?: boolean } = {}): Promise<Lake> {
     const paths = lakePaths(root);
+    if (paths.warehouse.includes('?')) {
+      // DuckDB reads what follows a `?` in a database path as options: its write-ahead log would land
+      // in another folder (`lake.wal?/...`), so such a lake could never commit.
+      throw new Error(
+        `lake ${paths.root}: a path holding '?' cannot hold a DuckDB database; choose another folder`,
+      );
+    }
     const readOnly = options.readOnly === true;
     if (!readOnly) {
       for (const dir of [paths.root, paths.bronze, paths.silver, paths.outbox])
@@ -124,7 +140,7 @@ export class Lake implements QueryEngine {
       const dir = silverTableDir(this.paths, table);
       const source = hasParquet(dir)
         ? `select ${[...table.columns, ...table.partitionKeys].map((c) => c.name).join(', ')} from read_parquet(${sqlLiteral(
-            join(dir, '**', '*.parquet'),
+            join(globLiteral(dir), '**', '*.parquet'),
           )}, hive_partitioning = ${table.partitionKeys.length > 0}${
             table.partitionKeys.length > 0
               ? `, hive_types = {${table.partitionKeys.map((k) => `'${k.name}': ${DUCKDB_TYPES[k.type]}`).join(', ')}}`

@@ -24,7 +24,7 @@ import {
   WHITESPACE,
 } from '../workflow/input-contract';
 import { AGENT_EVENTS, REJECTED_ROWS } from '../workflow/tables';
-import { type Lake, silverTableDir, sqlLiteral } from './lake';
+import { globLiteral, type Lake, silverTableDir, sqlLiteral } from './lake';
 import { measureLines, splitRecords } from './record-lines';
 
 /** A file the pipeline will not take at all; nothing of it reaches silver or gold. */
@@ -204,7 +204,7 @@ async function typeRecords(
       create temp table load_rows as
       ${typedSelect(
         `(select null::bigint as source_line, null::varchar as malformed, null::varchar as raw_line, *
-          from read_csv(${sqlLiteral(path)},
+          from read_csv(${sqlLiteral(globLiteral(path))},
             delim = ',', quote = '"', escape = '"', header = true, auto_detect = false, strict_mode = true,
             columns = {${raw.map((c) => `'${c}': 'varchar'`).join(', ')}},
             store_rejects = true, rejects_table = 'load_errors', rejects_scan = 'load_scans'))`,

@@ -8,8 +8,10 @@ import {
   existsSync,
   mkdirSync,
   realpathSync,
+  renameSync,
+  rmSync,
 } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CompletionDetail } from '../handlers/check-summary/events';
 import { type EndedExecution, handleEndedExecution } from '../handlers/run-failed/backstop';
@@ -25,6 +27,7 @@ import {
   RECORD_FAILED_STATE,
   type WorkflowResources,
 } from '../workflow/definition';
+import { renderSql } from '../workflow/sql-template';
 import { FAILED_RUN_FILE, PIPELINE_STEPS, readSql, START_STEP, UNDO_STEPS } from '../workflow/steps';
 import type { Lake } from './lake';
 import { loadBronzeObject } from './loader';
@@ -49,6 +52,11 @@ export interface RunOptions {
   readonly onState?: (state: string) => void;
   /** The object key in bronze; by default the file's absolute path (see `objectKeyFor`). */
   readonly key?: string;
+  /**
+   * Withdraw the object instead of loading it: a run that loads no rows (for an object whose bronze copy
+   * is lost), so that none of the object's rows count any more and its windows are recomputed without it.
+   */
+  readonly withdraw?: boolean;
 }
 
 export interface FileRun {
@@ -90,22 +98,50 @@ function newRunId(now: Date): string {
 }
 
 /**
+ * `%` and `\` in a name, percent-encoded: `\` because the local state machine's States.Format drops a
+ * backslash from the values it formats (aws-local-stepfunctions 3.0), and `%` so that the encoding can
+ * be undone (decodeURIComponent gives the name back). S3 lists both among the characters to avoid in a key
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html).
+ */
+const KEY_ESCAPES: Readonly<Record<string, string>> = { '%': '%25', '\\': '%5C' };
+
+/**
  * The bronze key of a file: its absolute path without the leading slash, so that two files never share
  * an object (daily exports with a fixed name in dated folders) and running the same path again replaces
- * its earlier version, as uploading to the same S3 key does.
+ * its earlier version, as uploading to the same S3 key does. Each name keeps its characters, except `%`
+ * and `\` (KEY_ESCAPES), which are encoded one-to-one: `in/a\b.csv` is `in/a%5Cb.csv`, never `in/a/b.csv`.
+ * Only the platform's separator becomes `/` (on Windows, where no name holds a `/`).
  */
 export function objectKeyFor(file: string): string {
-  return realpathSync(resolve(file)).replaceAll('\\', '/').replace(/^\/+/, '');
+  return realpathSync(resolve(file))
+    .split(sep)
+    .map((name) => name.replace(/[%\\]/g, (c) => KEY_ESCAPES[c] ?? c))
+    .join('/')
+    .replace(/^\/+/, '');
+}
+
+/** Why a key cannot name a bronze object, or undefined when it can. */
+export function keyProblem(key: string): string | undefined {
+  const bytes = Buffer.byteLength(key);
+  if (bytes === 0) return 'the object key is empty';
+  if (bytes > MAX_KEY_BYTES) {
+    return `its object key is ${bytes.toLocaleString('en-US')} bytes, over S3's limit of ${MAX_KEY_BYTES.toLocaleString('en-US')} bytes (UTF-8); move the file to a shorter path or name it with --key`;
+  }
+  if (key.includes('\\')) return `object key ${JSON.stringify(key)} holds a backslash; write it as %5C`;
+  if (key.startsWith('/') || key.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    return `object key ${JSON.stringify(key)} has an empty, . or .. segment; keys are relative paths`;
+  }
+  return undefined;
+}
+
+/** A file that cannot become a bronze object: no run was due, so it has no row in pipeline_runs. */
+export class ObjectKeyError extends Error {
+  override readonly name = 'ObjectKeyError';
 }
 
 function checkKey(key: string): void {
-  const segments = key.split('/');
-  if (key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw new Error(`object key must be 1 to ${MAX_KEY_BYTES} bytes: ${key}`);
-  }
-  if (key.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new Error(`object key must be a relative path without empty, . or .. segments: ${key}`);
-  }
+  const problem = keyProblem(key);
+  if (problem) throw new ObjectKeyError(problem);
 }
 
 /** The ETag S3 gives an object uploaded in one part: the MD5 of its bytes, read as a stream. */
@@ -115,13 +151,25 @@ export async function fileEtag(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Copies the file into bronze under its key, so later edits of the original change nothing ingested. */
+/** What a FAILED row names when the file could not be copied into bronze (no state had started). */
+export const LAND_STATE = 'CopyToBronze';
+
+/**
+ * Copies the file into bronze under its key, so later edits of the original change nothing ingested.
+ * The copy is made beside bronze, then renamed into place (atomic): a copy that fails part-way (a full
+ * disk) leaves the object's earlier version as it was.
+ */
 function landInBronze(lake: Lake, file: string, key: string): Promise<string> {
-  checkKey(key);
   const target = join(lake.paths.bronze, key);
   if (!(existsSync(target) && realpathSync(target) === realpathSync(file))) {
     mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(file, target, constants.COPYFILE_FICLONE);
+    const partial = join(lake.paths.root, `.landing-${randomBytes(6).toString('hex')}`);
+    try {
+      copyFileSync(file, partial, constants.COPYFILE_FICLONE);
+      renameSync(partial, target);
+    } finally {
+      rmSync(partial, { force: true });
+    }
   }
   return fileEtag(target);
 }
@@ -131,17 +179,21 @@ type TaskHandler = (input: unknown) => Promise<unknown>;
 /**
  * Fault drills: AGENT_ETL_FAULT=<State>:before|after makes that state's local task fail before it does
  * its work, or after it committed (the "answer lost" case), to show what a run does with each failure.
+ * `<State>:kill` kills the process (SIGKILL, nothing cleaned up) right after the state committed: a run
+ * interrupted at that point, which the next command on the lake must undo.
  */
-export function faultFor(env: NodeJS.ProcessEnv): { state: string; moment: 'before' | 'after' } | undefined {
+export function faultFor(
+  env: NodeJS.ProcessEnv,
+): { state: string; moment: 'before' | 'after' | 'kill' } | undefined {
   const value = env.AGENT_ETL_FAULT;
   if (!value) return undefined;
-  const match = /^([A-Za-z]+):(before|after)$/.exec(value);
+  const match = /^([A-Za-z]+):(before|after|kill)$/.exec(value);
   if (!match?.[1] || !match[2] || !(match[1] in definition().States)) {
     throw new Error(
-      `AGENT_ETL_FAULT must be <State>:before or <State>:after with a state of the pipeline, got ${JSON.stringify(value)}`,
+      `AGENT_ETL_FAULT must be <State>:before, <State>:after or <State>:kill with a state of the pipeline, got ${JSON.stringify(value)}`,
     );
   }
-  return { state: match[1], moment: match[2] as 'before' | 'after' };
+  return { state: match[1], moment: match[2] as 'before' | 'after' | 'kill' };
 }
 
 function withFault(state: string, handler: TaskHandler): TaskHandler {
@@ -155,8 +207,81 @@ function withFault(state: string, handler: TaskHandler): TaskHandler {
   return async (input) => {
     if (fault.moment === 'before') fail();
     await handler(input);
+    if (fault.moment === 'kill') process.kill(process.pid, 'SIGKILL');
     return fail();
   };
+}
+
+/** What the next command found of a run that never finished, and closed. */
+export interface ClosedRun {
+  readonly runId: string;
+  readonly sourceObject: string;
+  /** The FAILED completion event sent for it, as the backstop sends one for an aborted execution. */
+  readonly completion?: CompletionDetail;
+}
+
+/** The cause written into the row of a run that never finished. */
+export const INTERRUPTED_CAUSE =
+  'the run was interrupted (its process ended before it recorded an outcome); what it merged was undone before the next run';
+
+/**
+ * Before any run, under the lake lock: a run still RUNNING has no live process (the lock admits one
+ * command at a time, and DuckDB one writing process per database file), so it was killed part-way. Its row is closed FAILED as interrupted, then the undo
+ * steps recompute its windows without it, exactly as after a caught failure. A failed run whose windows
+ * are still held (its undo may itself have been interrupted) is undone again; the undo MERGEs are
+ * idempotent, and the next run's ClearFinishedWindows lets go of the windows. Returns the runs closed.
+ */
+export async function closeInterruptedRuns(lake: Lake): Promise<ClosedRun[]> {
+  const engine = new StrictAthenaEngine(lake);
+  const recordSql = readSql(FAILED_RUN_FILE);
+  const rows = await lake.query(
+    `select runs.run_id, runs.source_object, runs.source_etag, runs.status,
+       strftime(runs.started_at, '%Y-%m-%dT%H:%M:%S.%gZ') as started_at
+     from pipeline_runs as runs
+     where runs.status = 'RUNNING'
+       or (runs.status = 'FAILED' and exists (select 1 from affected_windows as w where w.run_id = runs.run_id))
+     order by runs.started_at, runs.run_id`,
+  );
+  const closed: ClosedRun[] = [];
+  for (const row of rows) {
+    const runId = String(row.run_id);
+    const sourceObject = String(row.source_object);
+    const slash = sourceObject.indexOf('/');
+    const ended: EndedExecution = {
+      runId,
+      executionArn: `local:${runId}`,
+      startedAt: String(row.started_at),
+      status: 'ABORTED',
+      bucket: sourceObject.slice(0, slash),
+      key: sourceObject.slice(slash + 1),
+      ...(row.source_etag ? { etag: String(row.source_etag) } : {}),
+      error: 'Interrupted',
+      cause: INTERRUPTED_CAUSE,
+    };
+    let completion: CompletionDetail | undefined;
+    if (row.status === 'RUNNING') {
+      await recordFailedRun(engine, recordSql, { ...ended, error: ended.error ?? 'Interrupted' });
+    }
+    for (const step of UNDO_STEPS) await engine.query(renderSql(readSql(step.file), { run_id: runId }));
+    if (row.status === 'RUNNING') {
+      await handleEndedExecution(
+        {
+          engine,
+          recordSql,
+          emit: async (detail) => {
+            completion = detail;
+            appendFileSync(
+              join(lake.paths.outbox, 'events.jsonl'),
+              `${JSON.stringify(completionEntry(detail))}\n`,
+            );
+          },
+        },
+        ended,
+      );
+      closed.push({ runId, sourceObject, ...(completion ? { completion } : {}) });
+    }
+  }
+  return closed;
 }
 
 /**
@@ -167,7 +292,7 @@ function withFault(state: string, handler: TaskHandler): TaskHandler {
  */
 export async function runFile(lake: Lake, file: string, options: RunOptions = {}): Promise<FileRun> {
   const key = options.key ?? objectKeyFor(file);
-  const etag = await landInBronze(lake, file, key);
+  checkKey(key);
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const sourceObject = `${LOCAL_BUCKET}/${key}`;
@@ -190,6 +315,7 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
   const handlers: Record<string, TaskHandler> = {
     [LOAD_STATE]: async (input) => {
       const args = checkStartJobRun(input, GLUE_JOB_ARGUMENTS);
+      if (options.withdraw) return { JobRunState: 'SUCCEEDED', sourceObject, rowsRead: 0 };
       const result = await loadBronzeObject(lake, {
         bucket: args['--source_bucket'] ?? '',
         key: args['--source_key'] ?? '',
@@ -212,6 +338,43 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
   };
   for (const step of [START_STEP, ...PIPELINE_STEPS, ...UNDO_STEPS]) handlers[step.state] = athena;
   for (const [state, handler] of Object.entries(handlers)) handlers[state] = withFault(state, handler);
+  const failed = async (ended: EndedExecution): Promise<FileRun> => {
+    await handleEndedExecution(
+      { engine, recordSql, emit: async (detail) => outbox([completionEntry(detail)]) },
+      ended,
+    );
+    return {
+      file,
+      runId,
+      sourceObject,
+      status: 'FAILED',
+      error: ended.cause ?? ended.error ?? 'failed',
+      ...(completion ? { completion } : {}),
+    };
+  };
+
+  let etag = '';
+  try {
+    if (!options.withdraw) etag = await landInBronze(lake, file, key);
+  } catch (error) {
+    // The upload itself failed (a full disk, an unreadable file): in AWS no execution would start; here
+    // the run was due, so it is recorded FAILED and alerted on like any other.
+    const failure = {
+      runId,
+      startedAt: startedAt.toISOString(),
+      bucket: LOCAL_BUCKET,
+      key,
+      state: LAND_STATE,
+      error: (error as Error).message,
+    };
+    await recordFailedRun(engine, recordSql, failure);
+    return failed({
+      ...failure,
+      executionArn: `local:${runId}`,
+      status: 'FAILED',
+      cause: `${LAND_STATE}: ${failure.error}`,
+    });
+  }
   const noWait = Object.fromEntries(Object.keys(definition().States).map((name) => [name, 0]));
 
   const execution = stateMachine().run({ bucket: LOCAL_BUCKET, key, etag } as never, {
@@ -236,7 +399,7 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
     const failure = (error as { cause?: { name?: string; message?: string; cause?: unknown } }).cause;
     const cause = typeof failure?.cause === 'string' ? failure.cause : (failure?.message ?? error.message);
     // As in AWS, where the execution's status change triggers the run-failed Lambda.
-    const ended: EndedExecution = {
+    return failed({
       runId,
       executionArn: `local:${runId}`,
       startedAt: startedAt.toISOString(),
@@ -246,19 +409,7 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
       etag,
       error: failure?.name ?? 'Error',
       cause,
-    };
-    await handleEndedExecution(
-      { engine, recordSql, emit: async (detail) => outbox([completionEntry(detail)]) },
-      ended,
-    );
-    return {
-      file,
-      runId,
-      sourceObject,
-      status: 'FAILED',
-      error: cause,
-      ...(completion ? { completion } : {}),
-    };
+    });
   }
 }
 

@@ -2,7 +2,7 @@ import { SingleBar } from 'cli-progress';
 import { planBackfill } from './backfill-order';
 import { type LatestRun, latestRuns } from './queries';
 import { collectStatus, formatStatus, needsRerun, statusJson } from './status';
-import type { BronzeObject, OpsTarget, Progress, Submission } from './target';
+import type { BronzeObject, FileProblem, OpsTarget, Progress, Submission } from './target';
 
 /** Where a command writes; the CLI passes the process streams, tests their own. */
 export interface CommandIo {
@@ -63,9 +63,11 @@ function reportSubmission(
   }
   const failed = submission.runs.filter((run) => run.status === 'FAILED');
   for (const run of failed) io.stderr(`error: ${run.label}: ${run.error ?? 'failed'}\n`);
+  for (const problem of submission.refused) io.stderr(`error: ${problem.label}: ${problem.reason}\n`);
+  const refused = submission.refused.length > 0 ? `, ${submission.refused.length} refused before a run` : '';
   return {
-    line: `${plural(submission.runs.length, 'run')}: ${submission.runs.length - failed.length} succeeded, ${failed.length} failed, in ${seconds.toFixed(1)} s`,
-    exitCode: failed.length > 0 ? 3 : 0,
+    line: `${plural(submission.runs.length, 'run')}: ${submission.runs.length - failed.length} succeeded, ${failed.length} failed${refused}, in ${seconds.toFixed(1)} s`,
+    exitCode: failed.length > 0 || submission.refused.length > 0 ? 3 : 0,
   };
 }
 
@@ -112,12 +114,33 @@ export async function rerunCommand(
       return 0;
     }
   }
-  // Every name is checked before anything runs: a typo must not leave half the list done.
   const objects: BronzeObject[] = [];
-  for (const name of sourceObjects) objects.push(await target.resolveObject(name));
+  const lost: FileProblem[] = [];
+  for (const name of sourceObjects) {
+    try {
+      objects.push(await target.resolveObject(name));
+    } catch (error) {
+      // Named objects are all checked before anything runs: a typo must not leave half the list done.
+      // With --failed each object stands alone: one lost copy must not keep the others from running.
+      if (!options.failed) throw error;
+      lost.push({ label: name, reason: (error as Error).message.replace(`${name}: `, '') });
+    }
+  }
+  for (const problem of lost) {
+    const clear =
+      target.kind === 'local'
+        ? `; put the file back with \`agent-etl run FILE --key ${problem.label.slice(problem.label.indexOf('/') + 1)}\`, or withdraw the object with \`agent-etl forget ${problem.label}\``
+        : '';
+    io.stderr(`error: ${problem.label}: ${problem.reason}${clear}\n`);
+  }
+  const lostLine = lost.length > 0 ? `; ${plural(lost.length, 'object')} not found, not rerun` : '';
+  if (objects.length === 0) {
+    io.stdout(`agent-etl rerun: no run${lostLine}\n`);
+    return 3;
+  }
   const { line, exitCode } = await submitTimed(target, objects, io);
-  io.stdout(`agent-etl rerun: ${line}\n${followUp(target)}`);
-  return exitCode;
+  io.stdout(`agent-etl rerun: ${line}${lostLine}\n${followUp(target)}`);
+  return lost.length > 0 ? 3 : exitCode;
 }
 
 /**
@@ -137,7 +160,9 @@ export async function backfillCommand(
   if (options.since !== undefined && options.until !== undefined && options.since > options.until) {
     throw new Error(`--since ${options.since} is after --until ${options.until}`);
   }
-  const { objects, runPrefix, where } = await target.listSource(source);
+  const { objects, runPrefix, where, problems = [] } = await target.listSource(source);
+  // An entry that cannot be read is named now; the others still run.
+  for (const problem of problems) io.stderr(`error: ${problem.label}: ${problem.reason}\n`);
   const plan = planBackfill(objects, options.since, options.until);
   const latest = await latestRuns(target.engine, runPrefix);
   const pending = plan.ordered.filter((object) => !alreadyLoaded(object, latest));
@@ -148,13 +173,51 @@ export async function backfillCommand(
   const leftOut = [
     ...(plan.outsideRange > 0 ? [`${plan.outsideRange} dated outside --since/--until`] : []),
     ...(plan.undatedLeftOut > 0 ? [`${plan.undatedLeftOut} without a date in the name`] : []),
+    ...(problems.length > 0 ? [`${problems.length} that cannot be read`] : []),
   ];
+  const problemCode = problems.length > 0 ? 3 : 0;
   const leftOutLine = leftOut.length > 0 ? `  left out: ${leftOut.join(', ')}\n` : '';
   if (pending.length === 0) {
     io.stdout(`${header}; nothing to do\n${leftOutLine}`);
-    return 0;
+    return problemCode;
   }
   const { line, exitCode } = await submitTimed(target, pending, io);
   io.stdout(`${header}, ${line}\n${leftOutLine}${followUp(target)}`);
+  return exitCode === 0 ? problemCode : exitCode;
+}
+
+/**
+ * `forget OBJECT...`: withdraws objects whose bronze copy is lost, so that `rerun --failed` and `status`
+ * stop asking for them. Each must be an object of the lake whose copy is missing; all are checked
+ * before any is withdrawn.
+ */
+export async function forgetCommand(
+  target: OpsTarget,
+  names: readonly string[],
+  io: CommandIo,
+): Promise<0 | 3> {
+  if (!target.withdraw) {
+    throw new Error('forget acts on the local lake only; in AWS, upload the object again to its key');
+  }
+  const known = new Set((await latestRuns(target.engine, '')).map((run) => run.sourceObject));
+  for (const name of names) {
+    if (!known.has(name)) throw new Error(`${name}: no run of this object in the lake`);
+    const present = await target.resolveObject(name).then(
+      () => true,
+      () => false,
+    );
+    if (present) {
+      throw new Error(`${name}: its bronze copy is there; run it again with agent-etl rerun ${name}`);
+    }
+  }
+  let exitCode: 0 | 3 = 0;
+  for (const name of names) {
+    const run = await target.withdraw(name);
+    if (run.status === 'SUCCEEDED') io.stdout(`agent-etl forget: ${name} withdrawn (run ${run.runId})\n`);
+    else {
+      io.stderr(`error: ${name}: ${run.error ?? 'failed'}\n`);
+      exitCode = 3;
+    }
+  }
   return exitCode;
 }

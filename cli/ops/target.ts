@@ -16,6 +16,12 @@ export interface BronzeObject {
   readonly etag: string;
 }
 
+/** A file of a command that could not be handled, and why; the other files still are. */
+export interface FileProblem {
+  readonly label: string;
+  readonly reason: string;
+}
+
 /** A pipeline execution, as Step Functions lists it. */
 export interface ExecutionSummary {
   /** The execution name: `pipeline_runs.run_id`. */
@@ -35,6 +41,8 @@ export type Submission =
         readonly status: 'SUCCEEDED' | 'FAILED';
         readonly error?: string;
       }[];
+      /** Files that never became a run (no valid object key, say): one error each, the others still ran. */
+      readonly refused: readonly FileProblem[];
     }
   | { readonly kind: 'queued'; readonly queued: number; readonly drainExecutionArn: string };
 
@@ -62,10 +70,25 @@ export interface OpsTarget {
   executions(since: Date): Promise<ExecutionSummary[] | undefined>;
   /** Names of the pipeline executions running now (locally none: a run holds the lake, as this command does). */
   runningExecutions(): Promise<Set<string>>;
-  /** Every .csv object under SOURCE, and the `source_object` prefix their runs are recorded under. */
-  listSource(source: string): Promise<{ objects: BronzeObject[]; runPrefix: string; where: string }>;
+  /**
+   * Every .csv object under SOURCE, and the `source_object` prefix their runs are recorded under;
+   * `problems` are entries that cannot be read (a dangling link), each named, the others listed.
+   */
+  listSource(source: string): Promise<{
+    objects: BronzeObject[];
+    runPrefix: string;
+    where: string;
+    problems?: readonly FileProblem[];
+  }>;
   /** The current version of an object named `bucket/key`, as `status` prints it. */
   resolveObject(sourceObject: string): Promise<BronzeObject>;
   /** Runs (locally) or queues (AWS) the objects, in the order given, one at a time. */
   submit(objects: readonly BronzeObject[], progress: Progress): Promise<Submission>;
+  /**
+   * Withdraws an object whose bronze copy is lost (`bucket/key`): a run that loads nothing, so none of
+   * its rows count and its windows are recomputed without it. Local only.
+   */
+  withdraw?(
+    sourceObject: string,
+  ): Promise<{ readonly runId: string; readonly status: string; readonly error?: string }>;
 }

@@ -18,7 +18,7 @@ export interface ReportCommandOptions {
 export async function writeReport(options: ReportCommandOptions, now = new Date()): Promise<string> {
   const timeZone = options.timezone ?? process.env.AGENT_ETL_TIMEZONE ?? 'UTC';
   const schedule = parseOperatingSchedule(process.env.AGENT_ETL_OPERATING_SCHEDULE);
-  const lake = await Lake.open(options.lake);
+  const lake = await Lake.open(options.lake, { readOnly: true });
   let html: string;
   try {
     const data = await loadReportData(lake, { from: options.from, to: options.to, timeZone, schedule });
