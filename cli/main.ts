@@ -129,7 +129,6 @@ async function runCommand(
   inputs: string[],
   options: { lake: string; wait: number; check: boolean; key?: string },
 ): Promise<number> {
-  await validateSettings(process.env);
   faultFor(process.env);
   const { files, problems } = expandInputs(inputs);
   if (files.length === 0 && problems.length === 0)
@@ -228,7 +227,6 @@ async function exportCommand(
   table: ExportName,
   options: { lake: string; format: ExportFormat; out?: string; limit?: number; wait: number },
 ): Promise<number> {
-  await validateSettings(process.env);
   assertLakeExists(options.lake);
   if (options.out) assertOutsideLake(options.out, options.lake);
   return withLakeLock(
@@ -373,7 +371,12 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
 function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('agent-etl')
     .description('Productive hours per extension and 30-minute interval, from contact-center agent events.')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // One settings check for every command that reads them, before it does any work: a bad value is
+    // one line naming the variable. `generate` writes a file and reads no setting.
+    .hook('preAction', async (_program, command) => {
+      if (command.name() !== 'generate') await validateSettings(process.env);
+    });
   const lakeOption = () => new Option('--lake <dir>', 'lake directory').default(DEFAULT_LAKE);
   const waitOption = () =>
     new Option('--wait <seconds>', 'how long to wait for another command using the lake')
@@ -437,7 +440,6 @@ function buildProgram(setExitCode: (code: number) => void): Command {
         json: boolean;
         wait: number;
       }) => {
-        await validateSettings(process.env);
         assertLakeExists(options.lake);
         const result = await withLakeLock(options.lake, options.wait, async () => {
           const lake = await Lake.open(options.lake);
