@@ -1,4 +1,12 @@
-import { existsSync, lstatSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -6,7 +14,7 @@ import { Lake, lakePaths } from '../local/lake';
 import { withLakeLock } from '../local/lock';
 import { type FileRun, faultFor, runFile, successPath } from '../local/runner';
 import { checkAfterRun, runCheckCommand } from './check/command';
-import { EXPORTS, type ExportFormat, type ExportName, exportTable, formatTable } from './exports';
+import { EXPORTS, type ExportFormat, type ExportName, streamSink, writeExport } from './exports';
 import { generateEvents } from './generate';
 import { backfillCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
 import { LocalTarget } from './ops/local-target';
@@ -234,13 +242,17 @@ async function exportCommand(
     options.wait,
     async () => {
       const lake = await Lake.open(options.lake, { readOnly: true });
+      // Opened here, so that a file that cannot be written is an error before any row is read.
+      const file =
+        options.out === undefined ? undefined : createWriteStream('', { fd: openSync(options.out, 'w') });
+      // A failed write rejects the write that met it (streamSink); the event itself needs no handler.
+      file?.on('error', () => undefined);
       try {
-        const text = formatTable(await exportTable(lake, table, options.limit), options.format);
-        if (options.out) writeFileSync(options.out, text);
-        else process.stdout.write(text);
+        await writeExport(lake, table, options.format, streamSink(file ?? process.stdout), options.limit);
         return 0;
       } finally {
         lake.close();
+        if (file) await new Promise<void>((resolve) => file.end(() => resolve()));
       }
     },
     { reader: true },
