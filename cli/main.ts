@@ -14,6 +14,7 @@ import { Lake, lakePaths } from '../local/lake';
 import { withLakeLock } from '../local/lock';
 import { type FileRun, faultFor, runFile, successPath } from '../local/runner';
 import { checkAfterRun, runCheckCommand } from './check/command';
+import { dataDay } from './days';
 import { EXPORTS, type ExportFormat, type ExportName, streamSink, writeExport } from './exports';
 import { generateEvents } from './generate';
 import { backfillCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
@@ -166,6 +167,7 @@ async function runCommand(
     const started = process.hrtime.bigint();
     const runs: FileRun[] = [];
     const checks: string[] = [];
+    const checkFailures = new Set<string>();
     try {
       for (const [index, file] of files.entries()) {
         const run = await runFile(lake, file, {
@@ -184,7 +186,9 @@ async function runCommand(
       // ended: the check never holds up or fails a run.
       for (const run of runs) {
         if (options.check && run.completion) {
-          checks.push((await checkAfterRun(options.lake, run.completion, lake)).summary);
+          const { summary, failure } = await checkAfterRun(options.lake, run.completion, lake);
+          checks.push(summary);
+          if (failure) checkFailures.add(failure);
         }
       }
       process.stdout.write(`${await summarize(lake, runs, seconds)}\n`);
@@ -198,7 +202,11 @@ async function runCommand(
         const reason = (run.error ?? 'failed').replace(`${run.sourceObject}: `, '');
         process.stderr.write(`error: ${run.file}: ${reason}\n`);
       }
-      return problems.length > 0 || runs.some((run) => run.status === 'FAILED') ? 1 : 0;
+      for (const failure of checkFailures)
+        process.stderr.write(`error: the coverage check failed (the runs are committed): ${failure}\n`);
+      return problems.length > 0 || checkFailures.size > 0 || runs.some((run) => run.status === 'FAILED')
+        ? 1
+        : 0;
     } finally {
       bar?.stop();
       lake.close();
@@ -344,7 +352,11 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
         'runs of the last days, objects to rerun, coverage of each day; exit 3 on gaps or failed runs',
       )
       .addOption(new Option('--days <n>', 'how many days').argParser(positiveInteger).default(7))
-      .addOption(dayOption('--until', 'last day of the coverage (default: yesterday)'))
+      .addOption(
+        new Option('--until <day>', 'last day of the coverage, YYYY-MM-DD (default: yesterday)').argParser(
+          (value: string) => dataDay(value),
+        ),
+      )
       .option('--json', 'print the status as JSON', false),
   ).action(async (options: TargetOptions & { days: number; until?: string; json: boolean }) => {
     setExitCode(await withOpsTarget(options, false, (target) => statusCommand(target, options, processIo())));
@@ -428,7 +440,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(lakeOption())
     .addOption(
       new Option('--day <date>', 'calendar day to check, YYYY-MM-DD (default: yesterday)')
-        .argParser(calendarDay)
+        .argParser((value: string) => dataDay(value))
         .conflicts('end'),
     )
     .addOption(
@@ -472,8 +484,16 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .description('write one self-contained HTML page: coverage, productive hours, runs and rejected rows')
     .addOption(lakeOption())
     .option('--out <file>', 'HTML file to write', 'report.html')
-    .option('--from <date>', 'first day, YYYY-MM-DD (default: 13 days before --to)')
-    .option('--to <date>', 'last day, YYYY-MM-DD (default: the last day with data)')
+    .addOption(
+      new Option('--from <date>', 'first day, YYYY-MM-DD (default: 13 days before --to)').argParser(
+        (value: string) => dataDay(value),
+      ),
+    )
+    .addOption(
+      new Option('--to <date>', 'last day, YYYY-MM-DD (default: the last day with data)').argParser(
+        (value: string) => dataDay(value),
+      ),
+    )
     .option('--timezone <zone>', 'IANA time zone of the contact center (default: AGENT_ETL_TIMEZONE or UTC)')
     .addOption(waitOption())
     .action(

@@ -89,7 +89,12 @@ export class LocalTarget implements OpsTarget {
           key: object.sourceObject.slice(`${LOCAL_BUCKET}/`.length),
         });
         if (this.options.check && run.completion) {
-          await checkAfterRun(this.options.root, run.completion, this.engine);
+          const { failure } = await checkAfterRun(this.options.root, run.completion, this.engine);
+          // The run committed; the next objects still run. Said where the check's own warnings go.
+          if (failure)
+            process.stderr.write(
+              `error: the coverage check after run ${run.runId} failed (the run is committed): ${failure}\n`,
+            );
         }
         runs.push({
           label: object.label,
