@@ -249,12 +249,15 @@ async function exportCommand(
     options.lake,
     options.wait,
     async () => {
-      const lake = await Lake.open(options.lake, { readOnly: true });
-      // Opened here, so that a file that cannot be written is an error before any row is read.
+      // Opened first, so that a file that cannot be written is an error before the lake is read.
       const file =
         options.out === undefined ? undefined : createWriteStream('', { fd: openSync(options.out, 'w') });
       // A failed write rejects the write that met it (streamSink); the event itself needs no handler.
       file?.on('error', () => undefined);
+      const lake = await Lake.open(options.lake, { readOnly: true }).catch((error: unknown) => {
+        file?.destroy();
+        throw error;
+      });
       try {
         await writeExport(lake, table, options.format, streamSink(file ?? process.stdout), options.limit);
         return 0;
