@@ -70,9 +70,10 @@ export function streamSink(stream: NodeJS.WritableStream): ExportSink {
 }
 
 /**
- * Streams an export to `sink`, one DuckDB chunk (2,048 rows) at a time: DuckDB sorts within its memory
- * limit (spilling to disk past it) and this side holds one chunk, so memory does not grow with the table.
- * The text is the same, byte for byte, as formatting the whole table at once.
+ * Streams an export to `sink`, one DuckDB chunk (2,048 rows) at a time, so this side holds one chunk
+ * whatever the table's size; DuckDB's sort for the ORDER BY keeps mostly within its memory limit,
+ * spilling to disk past it (figures in docs/benchmark.md). The text is the same, byte for byte, as
+ * formatting the whole table at once.
  */
 export async function writeExport(
   lake: Lake,
