@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { removeDir, tempDir, writeCsv } from './support/lake';
 
@@ -103,4 +105,35 @@ test('generate reads no setting, so a bad one does not stop it', async () => {
   });
   expect(result.code).toBe(0);
   expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('Done On,Extension,Action,Details');
+});
+
+test('a webhook whose token is its path: a refused alert leaves the token in no output and no file', async () => {
+  const token = 'T0KEN-in-the-path-9f8e7d';
+  const paths: string[] = [];
+  const server = createServer((request, response) => {
+    paths.push(request.url ?? '');
+    request.resume();
+    response.writeHead(404).end('no such hook');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/${token}`;
+    // One event: the day has gaps, so the run's check publishes an alert, which the hook refuses.
+    const result = await cli(['run', csv, '--lake', lake], { AGENT_ETL_WEBHOOK_URL: url });
+    expect(result.code).toBe(0);
+    expect(paths).toEqual([`/services/${token}`]);
+    const deadLetters = readFileSync(join(lake, 'outbox', 'dead-letters.jsonl'), 'utf8');
+    expect(JSON.parse(deadLetters)).toMatchObject({ target: 'AGENT_ETL_WEBHOOK_URL', failure: 'HTTP 404' });
+    expect(`${result.stdout}${result.stderr}`).toContain('HTTP 404');
+    expect(`${result.stdout}${result.stderr}`).not.toContain(token);
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .map((name) => join(dir, name))
+      .filter((path) => statSync(path).isFile());
+    expect(files).toContain(join(lake, 'outbox', 'notifications.jsonl'));
+    for (const path of files) {
+      expect({ path, holdsToken: readFileSync(path).includes(token) }).toEqual({ path, holdsToken: false });
+    }
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
