@@ -55,27 +55,54 @@ const EXPORT_QUERIES: Record<ExportName, string> = {
     order by started_at, run_id`,
 };
 
-export interface ExportTable {
-  readonly columns: string[];
-  readonly rows: Record<string, string | number | boolean | null>[];
+type Cell = string | number | boolean | null;
+type Row = Record<string, Cell>;
+
+/** Where an export goes: a string, a file, standard output. Resolves once the text is handed on. */
+export type ExportSink = (text: string) => Promise<void>;
+
+/** A Node stream as a sink: each write waits for the stream to take it, so memory stays one chunk deep. */
+export function streamSink(stream: NodeJS.WritableStream): ExportSink {
+  return (text) =>
+    new Promise((resolve, reject) => {
+      stream.write(text, (error) => (error ? reject(error) : resolve()));
+    });
 }
 
-export async function exportTable(lake: Lake, name: ExportName, limit?: number): Promise<ExportTable> {
+/**
+ * Streams an export to `sink`, one DuckDB chunk (2,048 rows) at a time, so this side holds one chunk
+ * whatever the table's size; DuckDB's sort for the ORDER BY keeps mostly within its memory limit,
+ * spilling to disk past it (figures in docs/benchmark.md). The text is the same, byte for byte, as
+ * formatting the whole table at once.
+ */
+export async function writeExport(
+  lake: Lake,
+  name: ExportName,
+  format: ExportFormat,
+  sink: ExportSink,
+  limit?: number,
+): Promise<void> {
   const sql =
     limit === undefined ? EXPORT_QUERIES[name] : `${EXPORT_QUERIES[name]} limit ${Math.trunc(limit)}`;
-  const reader = await lake.connection.runAndReadAll(sql);
-  // Timestamps are formatted in SQL; what is left is text, doubles and BIGINT counts (small enough for a number).
-  const rows = reader
-    .getRowObjectsJS()
-    .map((row) =>
+  const result = await lake.connection.stream(sql);
+  const columns = result.columnNames();
+  let first = true;
+  for await (const chunk of result.yieldRowObjectJs()) {
+    if (chunk.length === 0) continue;
+    // Timestamps are formatted in SQL; what is left is text, doubles and BIGINT counts (small enough for a number).
+    const rows: Row[] = chunk.map((row) =>
       Object.fromEntries(
         Object.entries(row).map(([key, value]) => [
           key,
-          typeof value === 'bigint' ? Number(value) : (value as string | number | boolean | null),
+          typeof value === 'bigint' ? Number(value) : (value as Cell),
         ]),
       ),
     );
-  return { columns: reader.columnNames(), rows };
+    await sink(format === 'json' ? jsonRows(rows, first) : csvRows(rows, columns, first));
+    first = false;
+  }
+  if (format === 'json') await sink(first ? '[]\n' : '\n]\n');
+  else if (first) await sink(stringify([], { header: true, columns }));
 }
 
 /** A number as a spreadsheet reads it: plain decimal digits, never an exponent (`2.7e-7` is `0.00000027`). */
@@ -99,17 +126,22 @@ const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
  * A CSV cell: numbers in plain decimals; text that could start a formula is prefixed with `'`, as
  * https://owasp.org/www-community/attacks/CSV_Injection advises, unless it is a number.
  */
-function csvCell(value: string | number | boolean | null): string | boolean | null {
+export function csvCell(value: string | number | boolean | null): string | boolean | null {
   if (typeof value === 'number') return plainNumber(value);
   if (typeof value === 'string' && FORMULA_START.test(value) && !NUMBER.test(value)) return `'${value}`;
   return value;
 }
 
-/** CSV for spreadsheets (see csvCell); JSON as the values are. */
-export function formatTable(table: ExportTable, format: ExportFormat): string {
-  if (format === 'json') return `${JSON.stringify(table.rows, null, 2)}\n`;
-  const rows = table.rows.map((row) =>
+/** CSV for spreadsheets (see csvCell), the header before the first rows. */
+function csvRows(rows: readonly Row[], columns: string[], header: boolean): string {
+  const cells = rows.map((row) =>
     Object.fromEntries(Object.entries(row).map(([key, value]) => [key, csvCell(value)])),
   );
-  return stringify(rows, { header: true, columns: table.columns });
+  return stringify(cells, { header, columns });
+}
+
+/** JSON as the values are: the rows of one array, laid out as `JSON.stringify(rows, null, 2)` lays them out. */
+function jsonRows(rows: readonly Row[], first: boolean): string {
+  const items = rows.map((row) => `  ${JSON.stringify(row, null, 2).replaceAll('\n', '\n  ')}`);
+  return `${first ? '[\n' : ',\n'}${items.join(',\n')}`;
 }

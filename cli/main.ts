@@ -1,4 +1,12 @@
-import { existsSync, lstatSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -6,7 +14,8 @@ import { Lake, lakePaths } from '../local/lake';
 import { withLakeLock } from '../local/lock';
 import { type FileRun, faultFor, runFile, successPath } from '../local/runner';
 import { checkAfterRun, runCheckCommand } from './check/command';
-import { EXPORTS, type ExportFormat, type ExportName, exportTable, formatTable } from './exports';
+import { dataDay } from './days';
+import { EXPORTS, type ExportFormat, type ExportName, streamSink, writeExport } from './exports';
 import { generateEvents } from './generate';
 import { backfillCommand, forgetCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
 import { closeInterrupted, LocalTarget } from './ops/local-target';
@@ -117,7 +126,6 @@ async function runCommand(
   inputs: string[],
   options: { lake: string; wait: number; check: boolean; key?: string },
 ): Promise<number> {
-  await validateSettings(process.env);
   faultFor(process.env);
   const { files, problems } = expandInputs(inputs);
   if (files.length === 0 && problems.length === 0)
@@ -146,6 +154,7 @@ async function runCommand(
     const checks: string[] = [];
     // One line per file that failed, in order; a file's error never stops the files after it.
     const errors = problems.map((problem) => `error: ${problem}`);
+    const checkFailures = new Set<string>();
     try {
       for (const [index, file] of files.entries()) {
         try {
@@ -171,7 +180,9 @@ async function runCommand(
       // ended: the check never holds up or fails a run.
       for (const run of [...interrupted, ...runs]) {
         if (options.check && run.completion) {
-          checks.push((await checkAfterRun(options.lake, run.completion, lake)).summary);
+          const { summary, failure } = await checkAfterRun(options.lake, run.completion, lake);
+          checks.push(summary);
+          if (failure) checkFailures.add(failure);
         }
       }
       process.stdout.write(`${await summarize(lake, runs, seconds)}\n`);
@@ -181,7 +192,9 @@ async function runCommand(
           `coverage of the days the runs touched (details: agent-etl check --day DAY):\n${coverage}\n`,
         );
       for (const line of errors) process.stderr.write(`${line}\n`);
-      return errors.length > 0 ? 1 : 0;
+      for (const failure of checkFailures)
+        process.stderr.write(`error: the coverage check failed (the runs are committed): ${failure}\n`);
+      return errors.length > 0 || checkFailures.size > 0 ? 1 : 0;
     } finally {
       bar?.stop();
       lake.close();
@@ -225,21 +238,27 @@ async function exportCommand(
   table: ExportName,
   options: { lake: string; format: ExportFormat; out?: string; limit?: number; wait: number },
 ): Promise<number> {
-  await validateSettings(process.env);
   assertLakeExists(options.lake);
   if (options.out) assertOutsideLake(options.out, options.lake, 'export');
   return withLakeLock(
     options.lake,
     options.wait,
     async () => {
-      const lake = await Lake.open(options.lake, { readOnly: true });
+      // Opened first, so that a file that cannot be written is an error before the lake is read.
+      const file =
+        options.out === undefined ? undefined : createWriteStream('', { fd: openSync(options.out, 'w') });
+      // A failed write rejects the write that met it (streamSink); the event itself needs no handler.
+      file?.on('error', () => undefined);
+      const lake = await Lake.open(options.lake, { readOnly: true }).catch((error: unknown) => {
+        file?.destroy();
+        throw error;
+      });
       try {
-        const text = formatTable(await exportTable(lake, table, options.limit), options.format);
-        if (options.out) writeFileSync(options.out, text);
-        else process.stdout.write(text);
+        await writeExport(lake, table, options.format, streamSink(file ?? process.stdout), options.limit);
         return 0;
       } finally {
         lake.close();
+        if (file) await new Promise<void>((resolve) => file.end(() => resolve()));
       }
     },
     { reader: true },
@@ -349,7 +368,11 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
         'runs of the last days, objects to rerun, coverage of each day; exit 3 on gaps or failed runs',
       )
       .addOption(new Option('--days <n>', 'how many days').argParser(positiveInteger).default(7))
-      .addOption(dayOption('--until', 'last day of the coverage (default: yesterday)'))
+      .addOption(
+        new Option('--until <day>', 'last day of the coverage, YYYY-MM-DD (default: yesterday)').argParser(
+          (value: string) => dataDay(value),
+        ),
+      )
       .option('--json', 'print the status as JSON', false),
   ).action(async (options: TargetOptions & { days: number; until?: string; json: boolean }) => {
     setExitCode(
@@ -406,7 +429,12 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
 function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('agent-etl')
     .description('Productive hours per extension and 30-minute interval, from contact-center agent events.')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // One settings check for every command that reads them, before it does any work: a bad value is
+    // one line naming the variable. `generate` writes a file and reads no setting.
+    .hook('preAction', async (_program, command) => {
+      if (command.name() !== 'generate') await validateSettings(process.env);
+    });
   const lakeOption = () =>
     new Option('--lake <dir>', 'lake directory').argParser(lakeDirectory).default(DEFAULT_LAKE);
   const waitOption = () =>
@@ -447,7 +475,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(lakeOption())
     .addOption(
       new Option('--day <date>', 'calendar day to check, YYYY-MM-DD (default: yesterday)')
-        .argParser(calendarDay)
+        .argParser((value: string) => dataDay(value))
         .conflicts('end'),
     )
     .addOption(
@@ -471,7 +499,6 @@ function buildProgram(setExitCode: (code: number) => void): Command {
         json: boolean;
         wait: number;
       }) => {
-        await validateSettings(process.env);
         assertLakeExists(options.lake);
         const result = await withLakeLock(options.lake, options.wait, async () => {
           const lake = await Lake.open(options.lake);
@@ -492,8 +519,16 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .description('write one self-contained HTML page: coverage, productive hours, runs and rejected rows')
     .addOption(lakeOption())
     .option('--out <file>', 'HTML file to write', 'report.html')
-    .option('--from <date>', 'first day, YYYY-MM-DD (default: 13 days before --to)')
-    .option('--to <date>', 'last day, YYYY-MM-DD (default: the last day with data)')
+    .addOption(
+      new Option('--from <date>', 'first day, YYYY-MM-DD (default: 13 days before --to)').argParser(
+        (value: string) => dataDay(value),
+      ),
+    )
+    .addOption(
+      new Option('--to <date>', 'last day, YYYY-MM-DD (default: the last day with data)').argParser(
+        (value: string) => dataDay(value),
+      ),
+    )
     .option('--timezone <zone>', 'IANA time zone of the contact center (default: AGENT_ETL_TIMEZONE or UTC)')
     .addOption(waitOption())
     .action(

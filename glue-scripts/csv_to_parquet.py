@@ -247,6 +247,7 @@ def type_records(records, indexes, contract, source, run_id, run_day):
     accepted = contract["acceptedDoneOn"]
     earliest = date.fromisoformat(accepted["earliest"])
     latest = run_day + timedelta(days=accepted["latestDaysAfterRunDay"])
+    raw_bytes = contract["records"]["maxRawTextBytes"]
     for number, fields, malformed, raw in records:
         if fields is None:
             yield ("reject", (source, number, malformed, raw, run_id))
@@ -255,11 +256,13 @@ def type_records(records, indexes, contract, source, run_id, run_day):
         done_on = parse_done_on(done_on_text, formats)
         extension = fields[indexes["extension"]].strip(whitespace)
         reasons = []
+        # The value a reason quotes is cut as the raw text is (local/loader.ts cutLongReasons).
+        quoted = cut_text(done_on_text, raw_bytes)
         if done_on is None:
-            shown = f'"{done_on_text}"' if done_on_text else "empty"
+            shown = f'"{quoted}"' if done_on_text else "empty"
             reasons.append(f"Done On {shown} is not an accepted timestamp")
         elif not earliest <= done_on.date() <= latest:
-            reasons.append(f'Done On "{done_on_text}" is outside the accepted range, {earliest} to {latest}')
+            reasons.append(f'Done On "{quoted}" is outside the accepted range, {earliest} to {latest}')
         if not extension:
             reasons.append("Extension is empty")
         if reasons:

@@ -25,7 +25,7 @@ import {
 } from '../workflow/input-contract';
 import { AGENT_EVENTS, REJECTED_ROWS } from '../workflow/tables';
 import { globLiteral, type Lake, silverTableDir, sqlLiteral } from './lake';
-import { measureLines, splitRecords } from './record-lines';
+import { cutText, measureLines, splitRecords } from './record-lines';
 
 /** A file the pipeline will not take at all; nothing of it reaches silver or gold. */
 export class FileRefusedError extends Error {
@@ -157,6 +157,29 @@ function typedSelect(relation: string, indexes: Record<RequiredColumn, number>, 
 }
 
 /**
+ * A reason quotes the value it refused (only `Done On` reasons quote one), which may be as long as a
+ * record: that value is cut as raw_line is, at the contract's raw-text limit, and the words around it
+ * stay, so the reason still says what was wrong and groups with its kind. The Glue job cuts the same.
+ * Only the splitter's path has rejected rows.
+ */
+async function cutLongReasons(lake: Lake): Promise<void> {
+  const limit = RECORD_LIMITS.maxRawTextBytes;
+  const long = await lake.query('select source_line, reason from load_rows where strlen(reason) > ?', [
+    limit,
+  ]);
+  for (const row of long) {
+    const reason = String(row.reason);
+    const open = reason.indexOf('"');
+    const close = reason.lastIndexOf('"');
+    const cut =
+      open < close
+        ? `${reason.slice(0, open + 1)}${cutText(reason.slice(open + 1, close), limit)}${reason.slice(close)}`
+        : cutText(reason, limit);
+    await lake.query('update load_rows set reason = ? where source_line = ?', [cut, Number(row.source_line)]);
+  }
+}
+
+/**
  * Reads the file with the JavaScript splitter (record-lines.ts, the Glue job's rule) into
  * `load_split`: exact physical line numbers, raw text as written, a reason for each malformed record.
  */
@@ -233,6 +256,7 @@ async function typeRecords(
   await lake.exec(DROP_LOAD_TABLES);
   await splitIntoTable(lake, path, header.length);
   await lake.exec(`create temp table load_rows as ${typedSelect('load_split', indexes, runDay)}`);
+  await cutLongReasons(lake);
   return 'load_rows';
 }
 

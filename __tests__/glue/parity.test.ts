@@ -146,6 +146,7 @@ describe('the Glue job and the local loader read a file the same way', () => {
     ['an empty quoted field', '2024-10-01 10:00:00,101,ONLINE,""'],
     ['doubled quotes in a quoted field', '"2024-10-01 10:00:00",101,ONLINE,"a ""b"""'],
     ['a CR inside a line', '2024-10-01 10:00:00,101,ONLINE,a\rb'],
+    ['a Done On past the raw-text limit, quote inside', `"2024-10-01 ""${'é'.repeat(40_000)}",101,ONLINE,`],
   ])('one line with %s: the same on both sides', async (_, line) => {
     await withLake(async (lake, dir) => {
       const csv = writeCsv(dir, 'one.csv', ['2024-10-01 09:00:00,100,ONLINE,', line]);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ExportName, exportTable, formatTable } from '../../cli/exports';
+import { type ExportName, writeExport } from '../../cli/exports';
 import { Lake } from '../../local/lake';
 import { type FileRun, runFile } from '../../local/runner';
 
@@ -70,7 +70,11 @@ export async function intervalRows(lake: Lake): Promise<Record<string, [number, 
 }
 
 export async function exportText(lake: Lake, name: ExportName): Promise<string> {
-  return formatTable(await exportTable(lake, name), 'csv');
+  let text = '';
+  await writeExport(lake, name, 'csv', async (chunk) => {
+    text += chunk;
+  });
+  return text;
 }
 
 /** The exports a user compares: gold and rejects (runs differ by run id and time, by design). */

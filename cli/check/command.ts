@@ -119,13 +119,22 @@ export async function runCheckCommand(
   }
 }
 
-/** What `agent-etl run` does after each run, as the completion event does in AWS; a line per day with gaps. */
+/**
+ * What `agent-etl run` does after each run, as the completion event does in AWS; a line per day with
+ * gaps. The run has committed by then: a check that cannot be made (a corrupt alert-state.json) is
+ * returned as `failure`, for the command to report beside its summary, never thrown past the run.
+ */
 export async function checkAfterRun(
   lake: string,
   detail: CompletionDetail,
   engine: QueryEngine,
-): Promise<CheckOutcome & { summary: string }> {
-  const outcome = await checkCompletedRun(detail, localDependencies(lake, engine, undefined));
+): Promise<CheckOutcome & { summary: string; failure?: string }> {
+  let outcome: CheckOutcome;
+  try {
+    outcome = await checkCompletedRun(detail, localDependencies(lake, engine, undefined));
+  } catch (error) {
+    return { windows: [], summary: '', failure: (error as Error).message };
+  }
   const lines: string[] = [];
   if (outcome.failedRun)
     lines.push(`run ${outcome.failedRun} failed: alert published to ${notificationsFile(lake)}`);

@@ -1,7 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import { planBackfill } from './backfill-order';
 import { type LatestRun, latestRuns } from './queries';
-import { collectStatus, formatStatus, needsRerun, statusJson } from './status';
+import { collectStatus, formatStatus, MAX_STATUS_DAYS, needsRerun, statusJson } from './status';
 import type { BronzeObject, FileProblem, OpsTarget, Progress, Submission } from './target';
 
 /** Where a command writes; the CLI passes the process streams, tests their own. */
@@ -85,7 +85,10 @@ export async function statusCommand(
   options: { days: number; until?: string; json: boolean; now?: Date },
   io: CommandIo,
 ): Promise<0 | 3> {
-  if (options.days < 1) throw new Error('--days must be at least 1');
+  if (!Number.isSafeInteger(options.days) || options.days < 1 || options.days > MAX_STATUS_DAYS)
+    throw new Error(
+      `--days ${options.days}: expected a whole number of days from 1 to ${MAX_STATUS_DAYS} (agent-etl export runs lists every run)`,
+    );
   const report = await collectStatus(target, {
     days: options.days,
     until: options.until,

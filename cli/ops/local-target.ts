@@ -171,7 +171,14 @@ export class LocalTarget implements OpsTarget {
     return { runId: run.runId, status: run.status, ...(run.error === undefined ? {} : { error: run.error }) };
   }
 
+  /** The run committed whatever the check finds; a check that fails is one line, and the next objects still run. */
   private async check(completion: CompletionDetail | undefined): Promise<void> {
-    if (this.options.check && completion) await checkAfterRun(this.options.root, completion, this.engine);
+    if (!this.options.check || !completion) return;
+    const { failure } = await checkAfterRun(this.options.root, completion, this.engine);
+    if (failure) {
+      this.options.stderr(
+        `error: the coverage check after run ${completion.run_id} failed (the run is committed): ${failure}\n`,
+      );
+    }
   }
 }

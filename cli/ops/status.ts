@@ -35,6 +35,9 @@ export interface StatusReport {
   readonly exitCode: 0 | 3;
 }
 
+/** A line per day of coverage: past a year the page is neither short nor quick (the report's limit too). */
+export const MAX_STATUS_DAYS = 366;
+
 const FAILED_EXECUTION = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
 
 function runState(status: string, runId: string, running: ReadonlySet<string>): RunState {

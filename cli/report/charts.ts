@@ -1,4 +1,5 @@
 import * as echarts from 'echarts';
+import escapeHtml from 'escape-html';
 import type { CellState, CoverageDay, DailyHours, RejectReason, RunsOnDay, WeeklyHours } from './data';
 
 /**
@@ -158,6 +159,30 @@ export function dailyHoursChart(days: readonly CoverageDay[], hours: readonly Da
   );
 }
 
+/** Characters of an axis label; a longer one is cut, and keeps its whole text as a tooltip. */
+const LABEL_CHARS = 18;
+
+function cutLabel(label: string): string {
+  const characters = [...label];
+  return characters.length > LABEL_CHARS ? `${characters.slice(0, LABEL_CHARS - 1).join('')}…` : label;
+}
+
+/**
+ * Gives each cut label its whole text as an SVG `<title>`, which browsers show as a tooltip. ECharts
+ * writes labels in category order, escaped as escape-html escapes them; labels cut to the same text get
+ * their titles in that order.
+ */
+function withTitles(svg: string, labels: readonly string[]): string {
+  let titled = svg;
+  for (const label of labels) {
+    const cut = cutLabel(label);
+    if (cut === label) continue;
+    const text = `>${escapeHtml(cut)}</text>`;
+    titled = titled.replace(text, () => `>${escapeHtml(cut)}<title>${escapeHtml(label)}</title></text>`);
+  }
+  return titled;
+}
+
 /** The top extensions' hours, one bar per week; the rest is summed in the table below the chart. */
 export function weeklyHoursChart(rows: readonly WeeklyHours[]): string {
   const named = rows.filter((row) => row.extension !== null);
@@ -169,12 +194,19 @@ export function weeklyHoursChart(rows: readonly WeeklyHours[]): string {
     (a, b) => (totals.get(b) ?? 0) - (totals.get(a) ?? 0) || a.localeCompare(b),
   );
   const hours = new Map(named.map((row) => [`${row.weekStart}|${row.extension}`, row.productiveHours]));
-  return render(
+  const labels = extensions.map((extension) => `ext. ${extension}`);
+  const svg = render(
     {
-      grid: { left: 90, right: 50, top: 40, bottom: 50 },
-      legend: { top: 4, left: 84 },
+      grid: { left: 130, right: 50, top: 40, bottom: 50 },
+      legend: { top: 4, left: 124 },
       xAxis: { type: 'value', name: 'productive hours', nameLocation: 'middle', nameGap: 28 },
-      yAxis: { type: 'category', inverse: true, data: extensions.map((extension) => `ext. ${extension}`) },
+      yAxis: {
+        type: 'category',
+        inverse: true,
+        data: labels,
+        // An extension is whatever the file said, 5,000 characters included: the plot keeps its width.
+        axisLabel: { formatter: (label: string) => cutLabel(label) },
+      },
       series: weeks.map((week) => ({
         name: `week of ${week}`,
         type: 'bar' as const,
@@ -190,6 +222,7 @@ export function weeklyHoursChart(rows: readonly WeeklyHours[]): string {
     80 + extensions.length * Math.max(24, weeks.length * 14),
     `Productive hours per week of the ${extensions.length} extensions that worked most.`,
   );
+  return withTitles(svg, labels);
 }
 
 /** Runs started per day (UTC), stacked by status. */

@@ -191,6 +191,10 @@ async function resolveRange(
     }
     if (from === undefined) {
       const earliest = firstDay === null ? to : parseDate(firstDay);
+      if (earliest > to)
+        throw new RangeError(
+          `--to ${formatDate(to)} is before the first day with data, ${formatDate(earliest)}; give a later --to, or --from too`,
+        );
       from = Math.max(earliest, to - (DEFAULT_DAYS - 1) * DAY_MS);
     }
   }

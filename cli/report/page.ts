@@ -267,7 +267,7 @@ figcaption, .note { color: #52606d; font-size: 12.5px; }
 .tile .of { font-size: 14px; font-weight: 400; color: #52606d; }
 .tile .label { color: #52606d; }
 table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
-th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e4e7eb; vertical-align: top; }
+th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e4e7eb; vertical-align: top; overflow-wrap: anywhere; }
 th { font-weight: 600; background: #f0f4f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.day, .nowrap { white-space: nowrap; }

@@ -12,11 +12,23 @@ export const DAY_MS = 24 * 60 * MINUTE_MS;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/**
+ * The UTC milliseconds of a calendar reading. Date.UTC reads a year 0 to 99 as 1900 to 1999; setting
+ * the full year takes it as written, so `0024-11-05` stays in year 24.
+ */
+function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return date.getTime();
+}
+
 function fromFields(fields: readonly number[], text: string): WallClock {
   const [year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0] = fields;
-  const value = Date.UTC(year, month - 1, day, hour, minute, second);
+  const value = utc(year, month, day, hour, minute, second);
   const back = new Date(value);
   if (
+    back.getUTCFullYear() !== year ||
     back.getUTCMonth() !== month - 1 ||
     back.getUTCDate() !== day ||
     hour > 23 ||
@@ -101,7 +113,7 @@ export function wallClockAt(instant: number, timeZone: string): WallClock {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
   const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
-  return Date.UTC(year, month - 1, day, hour, minute, second);
+  return utc(year, month, day, hour, minute, second);
 }
 
 /**

@@ -40,6 +40,10 @@ export function webhookUrlProblem(url: string): string | undefined {
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
     return `not an http(s) URL (scheme ${parsed.protocol})`;
+  // fetch refuses such a URL with an error that quotes it, password included; and credentials in a
+  // URL end up in logs and dead letters. The service's own URL (a token in its path) is what to use.
+  if (parsed.username !== '' || parsed.password !== '')
+    return 'it holds a user name or password (user:pass@); give the URL without credentials';
   return undefined;
 }
 

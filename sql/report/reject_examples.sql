@@ -2,7 +2,7 @@
 -- Parameters: examples_per_kind.
 with numbered as (
     select
-        regexp_replace(reason, '"[^"]*"', '"..."') as reason_kind,
+        regexp_replace(reason, '"[\s\S]*"', '"..."') as reason_kind,
         reason,
         source_object,
         source_line,
