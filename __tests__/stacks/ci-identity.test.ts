@@ -152,6 +152,13 @@ describe('plan role (pull requests)', () => {
     expect(await decide(policy, 's3:GetObject', assets)).toBe('Allowed');
   });
 
+  test('refreshes Glue tables: the provider reads their partition indexes', async () => {
+    for (const prefix of ['agent_etl_dev', 'agent_etl_prod']) {
+      const table = `arn:aws:glue:${REGION}:${ACCOUNT}:table/${prefix}/agent_intervals`;
+      expect(await decide(policy, 'glue:GetPartitionIndexes', table)).toBe('Allowed');
+    }
+  });
+
   test('reads what a plan refreshes, changes nothing', async () => {
     const role = `arn:aws:iam::${ACCOUNT}:role/agent-etl-prod-check-summary`;
     expect(await decide(policy, 'iam:GetRolePolicy', role)).toBe('Allowed');
@@ -235,6 +242,36 @@ describe.each(ENVIRONMENTS.map((config) => [config.environment, config] as const
       expect(await create(name)).toBe('Allowed');
       expect(await create(other.environment)).toBe('ImplicitlyDenied');
     });
+
+    test('tags a key while creating it: kms:TagResource on every key of the account, with its own tags only', async () => {
+      // KMS developer guide, "Controlling access to tags": tagging at CreateKey needs kms:TagResource in
+      // an IAM policy not restricted to particular keys; the request carries the provider's default tags.
+      // The key being created has an id no policy can know in advance, and no tags yet.
+      const everyKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/9999abcd-12ab-34cd-56ef-1234567890ab`;
+      const sending = (environment: string) => ({
+        'aws:RequestTag/project': PROJECT,
+        'aws:RequestTag/environment': environment,
+      });
+      expect(await decide(policy, 'kms:TagResource', everyKey, sending(name))).toBe('Allowed');
+      expect(await decide(policy, 'kms:TagResource', everyKey, sending(other.environment))).toBe(
+        'ImplicitlyDenied',
+      );
+      // An existing key of the project (the state key is tagged `shared`) cannot be re-tagged into this
+      // environment to bring it under ManageKeys.
+      const stateKeyRetag = {
+        ...sending(name),
+        'aws:ResourceTag/project': PROJECT,
+        'aws:ResourceTag/environment': 'shared',
+      };
+      expect(await decide(policy, 'kms:TagResource', STATE_KEY_ARN, stateKeyRetag)).toBe('ImplicitlyDenied');
+    });
+
+    test('reads and writes Glue tables the way the provider does, partition indexes included', async () => {
+      const table = `arn:aws:glue:${REGION}:${ACCOUNT}:table/${config.namePrefix.replace(/-/g, '_')}/agent_intervals`;
+      expect(await decide(policy, 'glue:GetPartitionIndexes', table)).toBe('Allowed');
+      const foreign = `arn:aws:glue:${REGION}:${ACCOUNT}:table/${other.namePrefix.replace(/-/g, '_')}/agent_intervals`;
+      expect(await decide(policy, 'glue:GetPartitionIndexes', foreign)).toBe('ImplicitlyDenied');
+    });
   },
 );
 
@@ -265,6 +302,7 @@ const CREATE: Record<string, [action: string, resource: string]> = {
   aws_iam_role: ['iam:CreateRole', 'arn:aws:iam::$A:role/$P-check-summary'],
   aws_iam_role_policy: ['iam:PutRolePolicy', 'arn:aws:iam::$A:role/$P-check-summary'],
   aws_kms_alias: ['kms:CreateAlias', 'arn:aws:kms:$R:$A:alias/$P'],
+  aws_kms_key: ['kms:CreateKey', '*'],
   aws_lambda_function: ['lambda:CreateFunction', 'arn:aws:lambda:$R:$A:function:$P-notify'],
   aws_lambda_permission: ['lambda:AddPermission', 'arn:aws:lambda:$R:$A:function:$P-check-summary'],
   aws_s3_bucket: ['s3:CreateBucket', 'arn:aws:s3:::$P-bronze-$A-$R'],
@@ -294,7 +332,7 @@ const CREATE: Record<string, [action: string, resource: string]> = {
 describe('the deploy role covers the pipeline stack', () => {
   const dev = ENVIRONMENTS.find((config) => config.environment === 'dev');
   if (!dev) throw new Error('no dev environment');
-  const types = Object.keys(synthPipeline(dev).resource).filter((type) => type !== 'aws_kms_key');
+  const types = Object.keys(synthPipeline(dev).resource);
   const policy = rolePolicy('devDeployPolicy');
 
   test('every resource type the stack declares has a known create call', () => {

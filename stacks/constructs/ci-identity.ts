@@ -106,7 +106,16 @@ const SERVICES: readonly ServiceAccess[] = [
   },
   {
     sid: 'Catalog',
-    read: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetJob', 'glue:GetCrawler', 'glue:GetTags'],
+    // The provider reads a table's partition indexes on every refresh of an `aws_glue_catalog_table`
+    // (terraform-provider-aws, internal/service/glue/catalog_table.go, resourceCatalogTableRead).
+    read: [
+      'glue:GetDatabase',
+      'glue:GetTable',
+      'glue:GetPartitionIndexes',
+      'glue:GetJob',
+      'glue:GetCrawler',
+      'glue:GetTags',
+    ],
     write: [
       'glue:CreateDatabase',
       'glue:UpdateDatabase',
@@ -465,6 +474,24 @@ export class CiIdentity extends Construct {
             Action: ['kms:CreateGrant'],
             Resource: [anyKey],
             Condition: { ...keysTagged([environment]), Bool: { 'kms:GrantIsForAWSResource': true } },
+          },
+          {
+            // The provider's default tags ride on CreateKey. Tagging a key at creation needs
+            // kms:TagResource in an IAM policy covering every key of the account and region (KMS
+            // developer guide, "Controlling access to tags" and "Managing KMS key tags with API
+            // operations"), so ManageKeys, bound to existing tags, cannot grant it. The tags sent must be
+            // this environment's, and a key that already carries a project tag (the state key, the
+            // other environment's) cannot be re-tagged into this environment.
+            Sid: 'TagKeysOnCreate',
+            Action: ['kms:TagResource'],
+            Resource: [anyKey],
+            Condition: {
+              StringEquals: {
+                'aws:RequestTag/project': PROJECT,
+                'aws:RequestTag/environment': environment.environment,
+              },
+              Null: { 'aws:ResourceTag/project': 'true' },
+            },
           },
           {
             // These take no resource (Service Authorization Reference); what they create must carry
