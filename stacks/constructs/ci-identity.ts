@@ -245,7 +245,13 @@ const SERVICES: readonly ServiceAccess[] = [
   {
     // Subscription ARNs are `<topic ARN>:<id>`, so the topic pattern covers them.
     sid: 'Topics',
-    read: ['sns:GetTopicAttributes', 'sns:GetSubscriptionAttributes', 'sns:ListTagsForResource'],
+    // A subscription is refreshed through its topic's list (found by the deploy rehearsal's call check).
+    read: [
+      'sns:GetTopicAttributes',
+      'sns:GetSubscriptionAttributes',
+      'sns:ListSubscriptionsByTopic',
+      'sns:ListTagsForResource',
+    ],
     write: [
       'sns:CreateTopic',
       'sns:DeleteTopic',
@@ -395,6 +401,16 @@ export class CiIdentity extends Construct {
       },
     });
     const anyKey = context.arn('kms', 'key/*');
+    // Reading an aws_dynamodb_table, the provider describes the AWS managed key `alias/aws/dynamodb` to
+    // tell it from a customer key (seen in the rehearsal's recorded calls). Its key policy leaves
+    // metadata reads to the account's IAM policies; the alias named in the request bounds the grant
+    // (KMS developer guide, "kms:RequestAlias").
+    const describeDynamoDbKey: PolicyStatement = {
+      Sid: 'DescribeDynamoDbManagedKey',
+      Action: ['kms:DescribeKey'],
+      Resource: [anyKey],
+      Condition: { StringEquals: { 'kms:RequestAlias': 'alias/aws/dynamodb' } },
+    };
 
     // Terraform takes the lock by writing `<key>.tflock` and releases it by deleting it; the state
     // object itself is only read by a plan ("S3 backend", Permissions Required:
@@ -419,6 +435,7 @@ export class CiIdentity extends Construct {
         useStateKey,
         ...servicesStatements(props.environments, false),
         { Sid: 'ReadKeys', Action: KEY_READ, Resource: [anyKey], Condition: keysTagged(props.environments) },
+        describeDynamoDbKey,
         // These list and describe calls take no resource (Service Authorization Reference).
         { Sid: 'ListAccountWide', Action: ['kms:ListAliases', 'logs:DescribeLogGroups'], Resource: '*' },
       ]),
@@ -469,6 +486,7 @@ export class CiIdentity extends Construct {
             Resource: [anyKey],
             Condition: keysTagged([environment]),
           },
+          describeDynamoDbKey,
           {
             Sid: 'GrantKeysToServices',
             Action: ['kms:CreateGrant'],
