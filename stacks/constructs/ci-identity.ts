@@ -1,15 +1,19 @@
 import { DataAwsIamOpenidConnectProvider } from '@cdktf/provider-aws/lib/data-aws-iam-openid-connect-provider';
 import { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { Construct } from 'constructs';
 import { type CiConfig, type EnvironmentConfig, PROJECT, type StateConfig } from '../config';
 import type { AwsContext } from './aws-context';
+import { boundaryPolicyName, boundaryStatements } from './boundary';
 import { type PolicyStatement, policyDocument } from './iam';
 
 /** GitHub's OIDC issuer and the audience `aws-actions/configure-aws-credentials` asks for. */
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
 export const GITHUB_OIDC_AUDIENCE = 'sts.amazonaws.com';
+/** The workflow that deploys; an environment with `deployRef` trusts only its runs on that ref. */
+export const DEPLOY_WORKFLOW = '.github/workflows/deploy.yml';
 
 /**
  * The `sub` claim GitHub puts in a job's token: `repo:<owner>/<name>:pull_request` for a job run by a
@@ -91,14 +95,12 @@ const SERVICES: readonly ServiceAccess[] = [
       'iam:ListAttachedRolePolicies',
       'iam:ListInstanceProfilesForRole',
     ],
+    // CreateRole, PutRolePolicy, DeleteRolePolicy: only with the boundary (ROLES_WITHIN_BOUNDARY).
     write: [
-      'iam:CreateRole',
       'iam:DeleteRole',
       'iam:UpdateRole',
       'iam:UpdateRoleDescription',
       'iam:UpdateAssumeRolePolicy',
-      'iam:PutRolePolicy',
-      'iam:DeleteRolePolicy',
       'iam:TagRole',
       'iam:UntagRole',
     ],
@@ -318,6 +320,19 @@ const KEY_WRITE = [
   'kms:Decrypt',
 ];
 
+/**
+ * Calls that make or change what a role may do: allowed only on roles that carry (or, for
+ * PutRolePermissionsBoundary, receive) the environment's boundary, via the `iam:PermissionsBoundary`
+ * condition key (IAM user guide, "Permissions boundaries for IAM entities", delegating role creation).
+ * DeleteRolePermissionsBoundary and any change to the boundary policy itself are not granted.
+ */
+const ROLES_WITHIN_BOUNDARY = [
+  'iam:CreateRole',
+  'iam:PutRolePolicy',
+  'iam:DeleteRolePolicy',
+  'iam:PutRolePermissionsBoundary',
+];
+
 /** Roles the stacks create are handed to these services only. */
 const PASSED_TO = [
   'glue.amazonaws.com',
@@ -346,6 +361,8 @@ export class CiIdentity extends Construct {
   readonly providerArn: string;
   readonly planRole: IamRole;
   readonly deployRoles: Record<string, IamRole>;
+  /** Each environment's permissions boundary, which every role of its pipeline stack carries. */
+  readonly boundaries: Record<string, IamPolicy> = {};
 
   constructor(scope: Construct, id: string, props: CiIdentityProps) {
     super(scope, id);
@@ -359,7 +376,10 @@ export class CiIdentity extends Construct {
             .arn
         : new DataAwsIamOpenidConnectProvider(this, 'githubProvider', { url }).arn;
 
-    const trust = (subject: string): string =>
+    // With `ref`, the token must also come from a run of the deploy workflow on that ref: GitHub's `ref`
+    // and `job_workflow_ref` claims, which IAM evaluates for the GitHub provider (IAM user guide,
+    // "Available keys for AWS web identity federation"; GitHub docs, "OpenID Connect", token claims).
+    const trust = (subject: string, ref?: string): string =>
       policyDocument([
         {
           Principal: { Federated: this.providerArn },
@@ -368,6 +388,12 @@ export class CiIdentity extends Construct {
             StringEquals: {
               [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE,
               [`${GITHUB_OIDC_HOST}:sub`]: subject,
+              ...(ref
+                ? {
+                    [`${GITHUB_OIDC_HOST}:ref`]: ref,
+                    [`${GITHUB_OIDC_HOST}:job_workflow_ref`]: `${ci.repository}/${DEPLOY_WORKFLOW}@${ref}`,
+                  }
+                : {}),
             },
           },
         },
@@ -412,9 +438,10 @@ export class CiIdentity extends Construct {
       Condition: { StringEquals: { 'kms:RequestAlias': 'alias/aws/dynamodb' } },
     };
 
-    // Terraform takes the lock by writing `<key>.tflock` and releases it by deleting it; the state
-    // object itself is only read by a plan ("S3 backend", Permissions Required:
-    // https://developer.hashicorp.com/terraform/language/backend/s3).
+    // Terraform takes the lock by writing `<key>.tflock` and releases it by deleting it ("S3 backend",
+    // Permissions Required: https://developer.hashicorp.com/terraform/language/backend/s3). A plan
+    // writes no state, so pull requests plan with `-lock=false` and their role writes nothing in the
+    // state bucket: it can neither take nor delete any environment's lock, prod's included.
     this.planRole = new IamRole(this, 'planRole', {
       name: `${PROJECT}-ci-plan`,
       description: `Pull requests of ${ci.repository}: cdktf diff of every pipeline stack`,
@@ -431,7 +458,6 @@ export class CiIdentity extends Construct {
           Action: ['s3:GetObject'],
           Resource: [stateObject('*.tfstate'), stateObject('*.tflock')],
         },
-        { Sid: 'Lock', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: [stateObject('*.tflock')] },
         useStateKey,
         ...servicesStatements(props.environments, false),
         { Sid: 'ReadKeys', Action: KEY_READ, Resource: [anyKey], Condition: keysTagged(props.environments) },
@@ -447,9 +473,19 @@ export class CiIdentity extends Construct {
       const role = new IamRole(this, `${environment.environment}DeployRole`, {
         name: `${PROJECT}-ci-deploy-${environment.environment}`,
         description: `GitHub environment ${environment.environment} of ${ci.repository}: cdktf deploy`,
-        assumeRolePolicy: trust(environmentSubject(ci.repository, environment.environment)),
+        assumeRolePolicy: trust(
+          environmentSubject(ci.repository, environment.environment),
+          environment.deployRef,
+        ),
         maxSessionDuration: 3600,
       });
+      // Owned here, outside every deploy role's reach (no iam:*Policy* action on it is granted).
+      const boundary = new IamPolicy(this, `${environment.environment}Boundary`, {
+        name: boundaryPolicyName(environment.environment),
+        description: `Ceiling of every role the ${environment.environment} pipeline stack creates`,
+        policy: policyDocument(boundaryStatements()),
+      });
+      this.boundaries[environment.environment] = boundary;
       const stateKey = `${environment.environment}.tfstate`;
       new IamRolePolicy(this, `${environment.environment}DeployPolicy`, {
         name: 'deploy',
@@ -468,6 +504,12 @@ export class CiIdentity extends Construct {
           },
           useStateKey,
           ...servicesStatements([environment], true),
+          {
+            Sid: 'RolesWithinBoundary',
+            Action: ROLES_WITHIN_BOUNDARY,
+            Resource: [context.arn('iam', `role/${namePrefix}-*`, { regional: false })],
+            Condition: { StringEquals: { 'iam:PermissionsBoundary': boundary.arn } },
+          },
           {
             // Glue writes the first Iceberg metadata file of a table it creates, as the caller.
             Sid: 'WriteIcebergMetadata',
