@@ -11,6 +11,7 @@ import json
 import sys
 
 import xmltodict
+from moto.athena.responses import AthenaResponse
 from moto.awslambda import models as lambda_models
 from moto.core.responses import ActionResult
 from moto.glue import models as glue_models
@@ -206,6 +207,17 @@ def queue_attributes(self):
 
 
 sqs_models.Queue.attributes = property(queue_attributes)
+
+
+# Gap 9. Athena DeleteNamedQuery is not implemented (moto answers 500; the provider retries until its
+# timeout), so no stack holding a named query can be destroyed. AWS deletes the query.
+def delete_named_query(self):
+    query_id = self._get_param("NamedQueryId")
+    self.athena_backend.named_queries.pop(query_id, None)
+    return "{}"
+
+
+AthenaResponse.delete_named_query = delete_named_query
 
 
 if __name__ == "__main__":

@@ -301,12 +301,13 @@ async function checkCalls(
   for (const report of reports.filter((r) => r.stack !== 'bootstrap')) {
     const config = ENVIRONMENTS.find((e) => e.environment === report.stack);
     for (const log of report.logs) {
-      const apply = log.endsWith('-apply.log');
-      const role = apply ? `${PROJECT}-ci-deploy-${report.stack}` : `${PROJECT}-ci-plan`;
+      const phase = /-(\w+)\.log$/.exec(log)?.[1] ?? 'plan';
+      // An apply or a destroy runs in the deploy job; a plan in a pull request's plan job.
+      const role = phase === 'plan' ? `${PROJECT}-ci-plan` : `${PROJECT}-ci-deploy-${report.stack}`;
       const policy = policies[role];
       if (!policy) throw new Error(`no policy for role ${role} in the bootstrap state`);
       runs.push({
-        label: `${report.stack} ${apply ? 'apply' : 'plan'}`,
+        label: `${report.stack} ${phase}`,
         log,
         role,
         policy,
@@ -416,13 +417,17 @@ async function main(): Promise<number> {
       reports.push(result.report);
       if (config.environment === 'dev') devOutputs = result.outputs;
     }
-    verdicts = await checkCalls(reports, work, recordingFile);
     await rehearseOps(devOutputs, emulator, work);
     const devDir = stacks.dev;
-    if (devDir) {
+    const devReport = reports.find((r) => r.stack === 'dev');
+    if (devDir && devReport) {
+      const destroyLog = join(logDir, 'dev-destroy.log');
+      devReport.logs.push(destroyLog);
       const destroy = await terraform(['destroy', '-input=false', '-no-color', '-auto-approve'], devDir, {
         ...setup.env,
         ...emulator.env,
+        TF_LOG_PROVIDER: 'DEBUG',
+        TF_LOG_PATH: destroyLog,
       });
       const left = await terraformOk(['state', 'list'], devDir, { ...setup.env, ...emulator.env });
       check(
@@ -431,6 +436,7 @@ async function main(): Promise<number> {
         destroy.code === 0 ? 'every resource destroyed' : destroy.stderr.slice(-2000),
       );
     }
+    verdicts = await checkCalls(reports, work, recordingFile);
   } finally {
     await emulator.stop();
   }

@@ -20,15 +20,17 @@ jest.setTimeout(180_000);
 let work: string;
 let setup: TerraformSetup;
 let stacks: Record<string, string>;
+let outdir: string;
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'agent-etl-validate-'));
   setup = terraformSetup(work, process.env);
-  ({ stacks } = synthesizeToTemp(ROOT, {}));
+  ({ stacks, outdir } = synthesizeToTemp(ROOT, {}));
 });
 
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
+  rmSync(outdir, { recursive: true, force: true });
 });
 
 interface Validation {
