@@ -91,7 +91,7 @@ export function completeBodies(calls: readonly RecordedCall[], recording: string
     });
   for (const call of calls) {
     if (!call.truncated) continue;
-    const full = bodies.find((body) => body.length > call.body.length && body.startsWith(call.body));
+    const full = bodies.find((body) => body.startsWith(call.body));
     if (!full)
       throw new Error(`${call.service}.${call.operation}: truncated in the log and not in the recording`);
     call.body = full;
@@ -182,6 +182,8 @@ export interface CallContext {
   readonly keyTags: Map<string, Record<string, string>>;
   /** Workgroup named queries belong to (GetNamedQuery names only the query id). */
   readonly workgroup?: string;
+  /** Permissions boundary of each role by name, learned from the CreateRole calls of the run(s). */
+  readonly roleBoundaries?: Map<string, string>;
 }
 
 function jsonBody(call: RecordedCall): Record<string, unknown> {
@@ -224,7 +226,10 @@ export function requestTags(call: RecordedCall): Record<string, string> {
   return tags;
 }
 
-const tagContext = (prefix: 'aws:RequestTag' | 'aws:ResourceTag', tags: Record<string, string>) => ({
+const tagContext = (
+  prefix: 'aws:RequestTag' | 'aws:ResourceTag',
+  tags: Record<string, string>,
+): Record<string, string | string[]> => ({
   ...Object.fromEntries(Object.entries(tags).map(([key, value]) => [`${prefix}/${key}`, value])),
   ...(prefix === 'aws:RequestTag' && Object.keys(tags).length > 0
     ? { 'aws:TagKeys': Object.keys(tags) }
@@ -287,6 +292,21 @@ export async function iamRequests(call: RecordedCall, context: CallContext): Pro
   }
   if (await isWildcardOnlyAction(service, operation)) {
     push('*', created);
+    if (
+      call.service === 'KMS' &&
+      call.operation === 'CreateKey' &&
+      Object.keys(requestTags(call)).length > 0
+    ) {
+      // Tagging the new key at creation is authorized as kms:TagResource on it, with the tags sent
+      // (KMS developer guide, "Controlling access to tags"); its ARN is in the answer.
+      const keyId = /"KeyId"\s*:\s*"([^"]+)"/.exec(call.responseBody ?? '')?.[1] ?? 'new-key';
+      requests.push({
+        action: 'kms:TagResource',
+        resource: arn('kms', `key/${keyId}`),
+        context: created,
+        call: label,
+      });
+    }
     return requests;
   }
   const json = call.body.trimStart().startsWith('{') ? jsonBody(call) : {};
@@ -311,7 +331,14 @@ export async function iamRequests(call: RecordedCall, context: CallContext): Pro
     }
     case 'IAM': {
       const role = form.get('RoleName');
-      if (role) push(`arn:aws:iam::${account}:role/${role}`, created);
+      // iam:PermissionsBoundary: the boundary a CreateRole or PutRolePermissionsBoundary sets, or the
+      // one the role already carries (IAM user guide, "IAM condition context keys").
+      const boundary =
+        form.get('PermissionsBoundary') ??
+        (role ? context.roleBoundaries?.get(role) : undefined) ??
+        undefined;
+      const bounded: Record<string, string> = boundary ? { 'iam:PermissionsBoundary': boundary } : {};
+      if (role) push(`arn:aws:iam::${account}:role/${role}`, { ...created, ...bounded });
       else if (form.get('OpenIDConnectProviderArn')) push(String(form.get('OpenIDConnectProviderArn')));
       else if (form.get('Url'))
         push(
@@ -322,21 +349,6 @@ export async function iamRequests(call: RecordedCall, context: CallContext): Pro
       break;
     }
     case 'KMS': {
-      if (call.operation === 'CreateKey') {
-        // The new key's ARN: tagging it at creation is authorized as kms:TagResource on it (KMS
-        // developer guide, "Controlling access to tags"), with the tags sent.
-        const keyId = /"KeyId"\s*:\s*"([^"]+)"/.exec(call.responseBody ?? '')?.[1] ?? 'new-key';
-        push('*', created);
-        if (Object.keys(requestTags(call)).length > 0) {
-          requests.push({
-            action: 'kms:TagResource',
-            resource: arn('kms', `key/${keyId}`),
-            context: created,
-            call: label,
-          });
-        }
-        break;
-      }
       const alias = str(json.AliasName);
       const target = str(json.TargetKeyId) ?? str(json.KeyId) ?? '';
       const keyId = target.replace(/^arn:[^:]+:kms:[^:]+:\d+:key\//, '');
@@ -488,6 +500,20 @@ export function keyTagsOf(calls: readonly RecordedCall[]): Map<string, Record<st
     if (keyId) tags.set(keyId, requestTags(call));
   }
   return tags;
+}
+
+/** Each role's permissions boundary, from the CreateRole calls of the given runs. */
+export function roleBoundariesOf(calls: readonly RecordedCall[]): Map<string, string> {
+  const boundaries = new Map<string, string>();
+  for (const call of calls) {
+    if (call.service !== 'IAM' || !['CreateRole', 'PutRolePermissionsBoundary'].includes(call.operation))
+      continue;
+    const form = new URLSearchParams(call.body);
+    const role = form.get('RoleName');
+    const boundary = form.get('PermissionsBoundary');
+    if (role && boundary) boundaries.set(role, boundary);
+  }
+  return boundaries;
 }
 
 export interface Verdict {

@@ -7,6 +7,7 @@ import {
   keyTagsOf,
   parseTerraformLog,
   type RecordedCall,
+  roleBoundariesOf,
   type Verdict,
 } from './calls';
 
@@ -49,10 +50,11 @@ export async function checkRuns(
     parsed.set(run.log, calls);
   }
   const keyTags = keyTagsOf([...parsed.values()].flat());
+  const roleBoundaries = roleBoundariesOf([...parsed.values()].flat());
   const verdicts: RunVerdict[] = [];
   for (const run of runs) {
     const calls = parsed.get(run.log) ?? [];
-    const context: CallContext = { accountId, region, keyTags, workgroup: run.workgroup };
+    const context: CallContext = { accountId, region, keyTags, roleBoundaries, workgroup: run.workgroup };
     const requests = (await Promise.all(calls.map((call) => iamRequests(call, context)))).flat();
     const results = await evaluate(requests, run.policy, { accountId, keyPolicy: run.keyPolicy });
     verdicts.push({

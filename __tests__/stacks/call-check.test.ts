@@ -7,10 +7,11 @@ import {
   keyTagsOf,
   parseTerraformLog,
   type RecordedCall,
+  roleBoundariesOf,
 } from '../../rehearsal/calls';
 import { CI } from '../../stacks/config';
 import { boundaryPolicyName } from '../../stacks/constructs/boundary';
-import { resolvedPolicy, resourceNamed, STATE, type Statement, synthBootstrap } from './synth';
+import { resolvedPolicy, resourceNamed, resourcesOf, STATE, type Statement, synthBootstrap } from './synth';
 
 // Calls Terraform really made: cut from a deploy rehearsal against moto (how: __tests__/fixtures/
 // terraform-calls/README.md). The check is the rehearsal's own (rehearsal/calls.ts); here it runs on
@@ -28,6 +29,13 @@ const policyOf = (fragment: string) =>
     boundaryName: boundaryPolicyName,
   });
 const recording = readFileSync(join(FIXTURE, 'moto-recording.jsonl'), 'utf8');
+/** Every key of the project is an EncryptionKey with the same key policy: it delegates to IAM policies. */
+const KEY_POLICY = resolvedPolicy(
+  Object.values(resourcesOf(bootstrap, 'aws_kms_key'))[0]?.policy,
+  ACCOUNT,
+  REGION,
+  { stateKeyArn: STATE_KEY_ARN, boundaryName: boundaryPolicyName },
+);
 
 function calls(phase: 'apply' | 'plan'): RecordedCall[] {
   const parsed = parseTerraformLog(readFileSync(join(FIXTURE, `dev-${phase}.log`), 'utf8'));
@@ -42,10 +50,11 @@ async function refused(phase: 'apply' | 'plan', policy: Record<string, unknown>)
     accountId: ACCOUNT,
     region: REGION,
     keyTags: keyTagsOf(calls('apply')),
+    roleBoundaries: roleBoundariesOf(calls('apply')),
     workgroup: 'agent-etl-dev',
   };
   const requests = (await Promise.all(run.map((call) => iamRequests(call, context)))).flat();
-  const verdicts = await evaluate(requests, policy, { accountId: ACCOUNT });
+  const verdicts = await evaluate(requests, policy, { accountId: ACCOUNT, keyPolicy: KEY_POLICY });
   return verdicts
     .filter((verdict) => verdict.decision !== 'Allowed')
     .map(({ request }) => `${request.action} ${request.resource} (${request.call})`);

@@ -567,6 +567,14 @@ export class CiIdentity extends Construct {
             },
           },
           {
+            // The provider validates a state machine's definition before creating or updating it (found
+            // by the deploy rehearsal's call check); the action takes no resource (Service
+            // Authorization Reference, "Actions defined by AWS Step Functions").
+            Sid: 'ValidateStateMachineDefinitions',
+            Action: ['states:ValidateStateMachineDefinition'],
+            Resource: '*',
+          },
+          {
             // Step Functions log delivery: these CloudWatch Logs calls take no resource.
             Sid: 'StateMachineLogDelivery',
             Action: [
