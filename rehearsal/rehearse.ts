@@ -391,8 +391,13 @@ async function main(): Promise<number> {
   process.env.AWS_REGION = REGION;
   const reports: StackReport[] = [];
   let verdicts: RunVerdict[] = [];
+  let synthDir: string | undefined;
   try {
-    const { stacks } = synthesizeToTemp(ROOT, { TF_STATE_BUCKET: STATE_BUCKET, TF_STATE_REGION: REGION });
+    const { stacks, outdir } = synthesizeToTemp(ROOT, {
+      TF_STATE_BUCKET: STATE_BUCKET,
+      TF_STATE_REGION: REGION,
+    });
+    synthDir = outdir;
     const bootstrapDir = stacks.bootstrap;
     if (!bootstrapDir) throw new Error('no bootstrap stack synthesized');
     // The bootstrap stack keeps its state in a local file; the rehearsal's goes to its own folder.
@@ -436,7 +441,11 @@ async function main(): Promise<number> {
         destroy.code === 0 ? 'every resource destroyed' : destroy.stderr.slice(-2000),
       );
     }
-    verdicts = await checkCalls(reports, work, recordingFile);
+    try {
+      verdicts = await checkCalls(reports, work, recordingFile);
+    } catch (error) {
+      check('AWS calls against the CI roles', false, (error as Error).message);
+    }
   } finally {
     await emulator.stop();
   }
@@ -446,8 +455,10 @@ async function main(): Promise<number> {
   console.log(
     `${checks.length - failed.length}/${checks.length} checks passed in ${seconds} s (logs: ${logDir})`,
   );
-  if (failed.length === 0 && process.env.REHEARSE_KEEP !== '1')
-    rmSync(work, { recursive: true, force: true });
+  if (process.env.REHEARSE_KEEP !== '1') {
+    if (synthDir) rmSync(synthDir, { recursive: true, force: true });
+    if (failed.length === 0) rmSync(work, { recursive: true, force: true });
+  }
   return failed.length === 0 ? 0 : 1;
 }
 
