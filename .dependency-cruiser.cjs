@@ -7,7 +7,7 @@ const room = (from, allowed) => ({
   severity: 'error',
   from: { path: `^${from}/` },
   to: {
-    path: '^(workflow|sql|handlers|local|cli|stacks|emulator|bench|__tests__|glue-scripts|main\\.ts)',
+    path: '^(workflow|sql|handlers|local|cli|stacks|emulator|rehearsal|bench|__tests__|glue-scripts|main\\.ts)',
     pathNot: [`^${from}/`, ...allowed.map((path) => `^${path}`)],
   },
 });
@@ -21,6 +21,7 @@ module.exports = {
     room('cli', ['local/', 'workflow/', 'handlers/', 'sql/', 'stacks/config\\.ts']),
     room('stacks', ['workflow/', 'sql/']),
     room('emulator', []),
+    room('rehearsal', ['emulator/', 'stacks/']),
     room('bench', ['local/', 'cli/', 'workflow/', 'handlers/', 'sql/']),
   ],
   options: {

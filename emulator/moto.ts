@@ -14,6 +14,8 @@ export interface Emulator {
 export interface EmulatorOptions {
   /** Serve over TLS with moto's self-signed certificate (S3 TLS-only bucket policies need it). */
   https?: boolean;
+  /** Extra environment for the server, e.g. `MOTO_ACCOUNT_ID` (moto answers as 123456789012 otherwise). */
+  env?: Readonly<Record<string, string>>;
 }
 
 // Beside this file when run from source; under emulator/ when bundled into dist/.
@@ -27,7 +29,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const args = [LAUNCHER, '-p', '0', ...(options.https ? ['-s'] : [])];
   const child = spawn(process.env.AGENT_ETL_PYTHON ?? 'python3', args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    env: { ...process.env, ...options.env, PYTHONUNBUFFERED: '1' },
   });
   const endpoint = await waitForEndpoint(child);
   return {

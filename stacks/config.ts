@@ -22,6 +22,11 @@ export interface EnvironmentConfig {
   readonly maintenance: MaintenanceConfig;
   /** Protect the alert table and the key from an accidental destroy. */
   readonly protectData: boolean;
+  /**
+   * When set, the deploy role trusts only runs of the deploy workflow on this git ref (e.g.
+   * `refs/heads/main`); pair it with the GitHub environment's deployment-branch rule (docs/deploy.md).
+   */
+  readonly deployRef?: string;
 }
 
 export interface RetentionConfig {
@@ -171,5 +176,6 @@ export const ENVIRONMENTS: readonly EnvironmentConfig[] = [
     },
     maintenance: { optimizeSchedule: 'cron(0 3 * * ? *)', vacuumSchedule: 'cron(0 5 * * ? *)' },
     protectData: true,
+    deployRef: 'refs/heads/main',
   },
 ];

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { Aspects, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { type EnvironmentConfig, PROJECT, type StateConfig } from './config';
 import { AwsContext } from './constructs/aws-context';
+import { boundaryPolicyArn, PermissionsBoundaryAspect } from './constructs/boundary';
 import { Catalog } from './constructs/catalog';
 import { LoadJob } from './constructs/load-job';
 import { Maintenance } from './constructs/maintenance';
@@ -36,6 +37,12 @@ export class PipelineStack extends TerraformStack {
     remoteState(this, id, props.state);
 
     const context = new AwsContext(this, 'context');
+    // Every role carries the environment's boundary, which the bootstrap stack owns (docs/deploy.md).
+    Aspects.of(this).add(
+      new PermissionsBoundaryAspect(
+        boundaryPolicyArn(context.partition, context.accountId, config.environment),
+      ),
+    );
     const storage = new Storage(this, 'storage', { config, context });
     const catalog = new Catalog(this, 'catalog', { config, context, storage });
     const databaseName = catalog.database.name;

@@ -15,7 +15,9 @@ import {
   stateConfigFrom,
   validateCiConfig,
 } from '../../stacks/config';
+import { boundaryPolicyName } from '../../stacks/constructs/boundary';
 import {
+  DEPLOY_WORKFLOW,
   environmentSubject,
   GITHUB_OIDC_HOST,
   pullRequestSubject,
@@ -58,7 +60,10 @@ function resolve(document: string): Record<string, unknown> {
     .replace(/\$\{data\.aws_caller_identity\.[^}]+\}/g, ACCOUNT)
     .replace(/\$\{aws_kms_key\.[^}]+\.arn\}/g, STATE_KEY_ARN)
     .replace(/\$\{aws_s3_bucket\.[^}]+\.arn\}/g, `arn:aws:s3:::${STATE.bucket}`)
-    .replace(/\$\{aws_iam_openid_connect_provider\.[^}]+\.arn\}/g, PROVIDER_ARN);
+    .replace(/\$\{aws_iam_openid_connect_provider\.[^}]+\.arn\}/g, PROVIDER_ARN)
+    .replace(/\$\{aws_iam_policy\.ci_([a-z]+)Boundary_[^}]+\.arn\}/g, (_, environment: string) =>
+      boundaryArn(environment),
+    );
   expect(resolved).not.toContain('${');
   return JSON.parse(resolved) as Record<string, unknown>;
 }
@@ -70,6 +75,10 @@ const trustPolicy = (fragment: string) =>
 
 /** The state key's policy; every key of the project is an EncryptionKey with the same delegation to IAM. */
 const KEY_POLICY = resolve(String(Object.values(resourcesOf(bootstrap, 'aws_kms_key'))[0]?.policy));
+
+/** The ARN of an environment's permissions boundary, as the bootstrap stack names it. */
+const boundaryArn = (environment: string) =>
+  `arn:aws:iam::${ACCOUNT}:policy/${boundaryPolicyName(environment)}`;
 
 const stateObject = (key: string) => `arn:aws:s3:::${STATE.bucket}/${STATE.keyPrefix}/${key}`;
 
@@ -99,7 +108,12 @@ async function decide(
 }
 
 /** Whether a GitHub token with this `sub` may assume the role whose trust policy is given. */
-function assume(trust: Record<string, unknown>, subject: string, audience = 'sts.amazonaws.com'): string {
+function assume(
+  trust: Record<string, unknown>,
+  subject: string,
+  audience = 'sts.amazonaws.com',
+  claims: Record<string, string> = {},
+): string {
   return runUnsafeSimulation(
     {
       identityPolicies: [],
@@ -113,6 +127,9 @@ function assume(trust: Record<string, unknown>, subject: string, audience = 'sts
         contextVariables: {
           [`${GITHUB_OIDC_HOST}:sub`]: subject,
           [`${GITHUB_OIDC_HOST}:aud`]: audience,
+          ...Object.fromEntries(
+            Object.entries(claims).map(([claim, value]) => [`${GITHUB_OIDC_HOST}:${claim}`, value]),
+          ),
         },
       },
     },
@@ -133,15 +150,16 @@ describe('plan role (pull requests)', () => {
     }
   });
 
-  test('takes and releases the lock: writes and deletes only `.tflock` objects', async () => {
-    expect(await decide(policy, 's3:PutObject', stateObject('dev.tfstate.tflock'))).toBe('Allowed');
-    expect(await decide(policy, 's3:DeleteObject', stateObject('prod.tfstate.tflock'))).toBe('Allowed');
-    expect(await decide(policy, 's3:PutObject', stateObject('dev.tfstate.tflock.tfstate'))).toBe(
-      'ImplicitlyDenied',
-    );
-    expect(await decide(policy, 's3:PutObject', `arn:aws:s3:::${STATE.bucket}/elsewhere/x.tflock`)).toBe(
-      'ImplicitlyDenied',
-    );
+  test('writes nothing in the state bucket: cannot take, nor delete, any lock (prod included)', async () => {
+    // Pull requests plan with -lock=false (.github/workflows/ci.yml): a plan writes no state.
+    for (const stack of ['dev', 'prod']) {
+      expect(await decide(policy, 's3:PutObject', stateObject(`${stack}.tfstate.tflock`))).toBe(
+        'ImplicitlyDenied',
+      );
+      expect(await decide(policy, 's3:DeleteObject', stateObject(`${stack}.tfstate.tflock`))).toBe(
+        'ImplicitlyDenied',
+      );
+    }
   });
 
   test('decrypts state with the state key, and reads no lake data', async () => {
@@ -150,6 +168,13 @@ describe('plan role (pull requests)', () => {
     expect(await decide(policy, 's3:GetObject', lake)).toBe('ImplicitlyDenied');
     const assets = `arn:aws:s3:::agent-etl-prod-assets-${ACCOUNT}-${REGION}/glue/abc/csv_to_parquet.py`;
     expect(await decide(policy, 's3:GetObject', assets)).toBe('Allowed');
+  });
+
+  test('refreshes Glue tables: the provider reads their partition indexes', async () => {
+    for (const prefix of ['agent_etl_dev', 'agent_etl_prod']) {
+      const table = `arn:aws:glue:${REGION}:${ACCOUNT}:table/${prefix}/agent_intervals`;
+      expect(await decide(policy, 'glue:GetPartitionIndexes', table)).toBe('Allowed');
+    }
   });
 
   test('reads what a plan refreshes, changes nothing', async () => {
@@ -180,10 +205,47 @@ describe.each(ENVIRONMENTS.map((config) => [config.environment, config] as const
 
     test('cannot be assumed from a pull request, nor from another environment', () => {
       const trust = trustPolicy(`${name}DeployRole`);
-      expect(assume(trust, environmentSubject(CI.repository, name))).toBe('Allowed');
+      const fromMain = {
+        ref: 'refs/heads/main',
+        job_workflow_ref: `${CI.repository}/${DEPLOY_WORKFLOW}@refs/heads/main`,
+      };
+      expect(assume(trust, environmentSubject(CI.repository, name), undefined, fromMain)).toBe('Allowed');
       expect(assume(trust, pullRequestSubject(CI.repository))).toBe('ImplicitlyDenied');
       expect(assume(trust, environmentSubject(CI.repository, other.environment))).toBe('ImplicitlyDenied');
       expect(assume(trust, environmentSubject('someone-else/fork', name))).toBe('ImplicitlyDenied');
+    });
+
+    if (config.deployRef) {
+      test('is assumed only by the deploy workflow running on its ref (prod: main)', () => {
+        const trust = trustPolicy(`${name}DeployRole`);
+        const subject = environmentSubject(CI.repository, name);
+        const run = (ref: string, workflow = DEPLOY_WORKFLOW) =>
+          assume(trust, subject, undefined, {
+            ref,
+            job_workflow_ref: `${CI.repository}/${workflow}@${ref}`,
+          });
+        expect(run('refs/heads/main')).toBe('Allowed');
+        expect(run('refs/heads/feature')).toBe('ImplicitlyDenied');
+        expect(run('refs/heads/main', '.github/workflows/other.yml')).toBe('ImplicitlyDenied');
+        // A token without the claims (any other trigger) is refused too.
+        expect(assume(trust, subject)).toBe('ImplicitlyDenied');
+      });
+    }
+
+    test('creates and changes roles only with its boundary, which it can neither remove nor edit', async () => {
+      const own = `arn:aws:iam::${ACCOUNT}:role/${config.namePrefix}-notify`;
+      const bounded = { 'iam:PermissionsBoundary': boundaryArn(name) };
+      for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy']) {
+        expect(await decide(policy, action, own, bounded)).toBe('Allowed');
+        expect(await decide(policy, action, own)).toBe('ImplicitlyDenied');
+        expect(
+          await decide(policy, action, own, { 'iam:PermissionsBoundary': boundaryArn(other.environment) }),
+        ).toBe('ImplicitlyDenied');
+      }
+      expect(await decide(policy, 'iam:DeleteRolePermissionsBoundary', own)).toBe('ImplicitlyDenied');
+      for (const action of ['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:SetDefaultPolicyVersion']) {
+        expect(await decide(policy, action, boundaryArn(name))).toBe('ImplicitlyDenied');
+      }
     });
 
     test("writes its own stack's state and lock, never another's", async () => {
@@ -200,9 +262,10 @@ describe.each(ENVIRONMENTS.map((config) => [config.environment, config] as const
     test("changes resources under its own name prefix only, and passes roles to the pipeline's services only", async () => {
       const own = `arn:aws:iam::${ACCOUNT}:role/${config.namePrefix}-pipeline-state-machine`;
       const foreign = `arn:aws:iam::${ACCOUNT}:role/${other.namePrefix}-pipeline-state-machine`;
-      expect(await decide(policy, 'iam:PutRolePolicy', own)).toBe('Allowed');
-      expect(await decide(policy, 'iam:PutRolePolicy', foreign)).toBe('ImplicitlyDenied');
-      expect(await decide(policy, 'iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/admin`)).toBe(
+      const bounded = { 'iam:PermissionsBoundary': boundaryArn(name) };
+      expect(await decide(policy, 'iam:PutRolePolicy', own, bounded)).toBe('Allowed');
+      expect(await decide(policy, 'iam:PutRolePolicy', foreign, bounded)).toBe('ImplicitlyDenied');
+      expect(await decide(policy, 'iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/admin`, bounded)).toBe(
         'ImplicitlyDenied',
       );
       const passTo = (service: string) =>
@@ -235,6 +298,36 @@ describe.each(ENVIRONMENTS.map((config) => [config.environment, config] as const
       expect(await create(name)).toBe('Allowed');
       expect(await create(other.environment)).toBe('ImplicitlyDenied');
     });
+
+    test('tags a key while creating it: kms:TagResource on every key of the account, with its own tags only', async () => {
+      // KMS developer guide, "Controlling access to tags": tagging at CreateKey needs kms:TagResource in
+      // an IAM policy not restricted to particular keys; the request carries the provider's default tags.
+      // The key being created has an id no policy can know in advance, and no tags yet.
+      const everyKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/9999abcd-12ab-34cd-56ef-1234567890ab`;
+      const sending = (environment: string) => ({
+        'aws:RequestTag/project': PROJECT,
+        'aws:RequestTag/environment': environment,
+      });
+      expect(await decide(policy, 'kms:TagResource', everyKey, sending(name))).toBe('Allowed');
+      expect(await decide(policy, 'kms:TagResource', everyKey, sending(other.environment))).toBe(
+        'ImplicitlyDenied',
+      );
+      // An existing key of the project (the state key is tagged `shared`) cannot be re-tagged into this
+      // environment to bring it under ManageKeys.
+      const stateKeyRetag = {
+        ...sending(name),
+        'aws:ResourceTag/project': PROJECT,
+        'aws:ResourceTag/environment': 'shared',
+      };
+      expect(await decide(policy, 'kms:TagResource', STATE_KEY_ARN, stateKeyRetag)).toBe('ImplicitlyDenied');
+    });
+
+    test('reads and writes Glue tables the way the provider does, partition indexes included', async () => {
+      const table = `arn:aws:glue:${REGION}:${ACCOUNT}:table/${config.namePrefix.replace(/-/g, '_')}/agent_intervals`;
+      expect(await decide(policy, 'glue:GetPartitionIndexes', table)).toBe('Allowed');
+      const foreign = `arn:aws:glue:${REGION}:${ACCOUNT}:table/${other.namePrefix.replace(/-/g, '_')}/agent_intervals`;
+      expect(await decide(policy, 'glue:GetPartitionIndexes', foreign)).toBe('ImplicitlyDenied');
+    });
   },
 );
 
@@ -265,6 +358,7 @@ const CREATE: Record<string, [action: string, resource: string]> = {
   aws_iam_role: ['iam:CreateRole', 'arn:aws:iam::$A:role/$P-check-summary'],
   aws_iam_role_policy: ['iam:PutRolePolicy', 'arn:aws:iam::$A:role/$P-check-summary'],
   aws_kms_alias: ['kms:CreateAlias', 'arn:aws:kms:$R:$A:alias/$P'],
+  aws_kms_key: ['kms:CreateKey', '*'],
   aws_lambda_function: ['lambda:CreateFunction', 'arn:aws:lambda:$R:$A:function:$P-notify'],
   aws_lambda_permission: ['lambda:AddPermission', 'arn:aws:lambda:$R:$A:function:$P-check-summary'],
   aws_s3_bucket: ['s3:CreateBucket', 'arn:aws:s3:::$P-bronze-$A-$R'],
@@ -294,7 +388,7 @@ const CREATE: Record<string, [action: string, resource: string]> = {
 describe('the deploy role covers the pipeline stack', () => {
   const dev = ENVIRONMENTS.find((config) => config.environment === 'dev');
   if (!dev) throw new Error('no dev environment');
-  const types = Object.keys(synthPipeline(dev).resource).filter((type) => type !== 'aws_kms_key');
+  const types = Object.keys(synthPipeline(dev).resource);
   const policy = rolePolicy('devDeployPolicy');
 
   test('every resource type the stack declares has a known create call', () => {
@@ -309,7 +403,11 @@ describe('the deploy role covers the pipeline stack', () => {
       .replaceAll('$R', REGION);
     // Calls that take no resource are granted only for resources tagged with the environment.
     const tags = { 'aws:RequestTag/project': PROJECT, 'aws:RequestTag/environment': dev.environment };
-    expect(await decide(policy, action, resource, resource === '*' ? tags : {})).toBe('Allowed');
+    // Roles are created and given policies only with the environment's boundary.
+    const bounded: Record<string, string> = action.startsWith('iam:')
+      ? { 'iam:PermissionsBoundary': boundaryArn(dev.environment) }
+      : {};
+    expect(await decide(policy, action, resource, resource === '*' ? tags : bounded)).toBe('Allowed');
   });
 
   test('no CI role holds a resource-less action on a named resource, where IAM would never grant it', async () => {

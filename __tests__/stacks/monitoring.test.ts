@@ -18,7 +18,7 @@ describe('alerting', () => {
     '%s: bundled handler, current runtime, its own role, dead-letter queue and retained log group',
     (name, fn) => {
       expect(existsSync(join(ROOT, 'handlers', name, 'index.ts'))).toBe(true);
-      expect(fn.runtime).toBe('nodejs24.x');
+      expect(fn.runtime).toBe('nodejs22.x');
       expect(fn.handler).toBe('index.handler');
       expect(String(fn.filename)).toMatch(/archive\.zip$/);
       const prefix = name === 'notify' ? 'notifyFunction' : 'checkSummaryFunction';

@@ -78,3 +78,32 @@ export const resourcesOfStatement = (statement: Statement): string[] =>
 
 export const bySid = (statements: readonly Statement[]): Record<string, Statement> =>
   Object.fromEntries(statements.map((statement) => [statement.Sid ?? '', statement]));
+
+/**
+ * A policy document of the bootstrap stack as AWS would hold it once applied: each Terraform reference
+ * replaced by the value it takes in `account` and `region` (state key, state bucket, OIDC provider,
+ * boundary policies). Throws when a reference is left.
+ */
+export function resolvedPolicy(
+  document: unknown,
+  account: string,
+  region: string,
+  names: { stateKeyArn: string; boundaryName: (environment: string) => string },
+): Record<string, unknown> {
+  const resolved = String(document)
+    .replace(/\$\{data\.aws_partition\.[^}]+\}/g, 'aws')
+    .replace(/\$\{data\.aws_region\.[^}]+\}/g, region)
+    .replace(/\$\{data\.aws_caller_identity\.[^}]+\}/g, account)
+    .replace(/\$\{aws_kms_key\.[^}]+\.arn\}/g, names.stateKeyArn)
+    .replace(/\$\{aws_s3_bucket\.[^}]+\.arn\}/g, `arn:aws:s3:::${STATE.bucket}`)
+    .replace(
+      /\$\{aws_iam_openid_connect_provider\.[^}]+\.arn\}/g,
+      `arn:aws:iam::${account}:oidc-provider/token.actions.githubusercontent.com`,
+    )
+    .replace(
+      /\$\{aws_iam_policy\.ci_([a-z]+)Boundary_[^}]+\.arn\}/g,
+      (_, environment: string) => `arn:aws:iam::${account}:policy/${names.boundaryName(environment)}`,
+    );
+  if (resolved.includes('${')) throw new Error(`unresolved reference in ${resolved.slice(0, 200)}`);
+  return JSON.parse(resolved) as Record<string, unknown>;
+}

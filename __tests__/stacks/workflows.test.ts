@@ -32,6 +32,27 @@ describe('.github/workflows', () => {
     expect(plan).toContain('github.rest.issues.createComment');
   });
 
+  test('pull requests rehearse the deploy against the emulator before the plan comment, and plan without a lock', () => {
+    const ci = read('ci.yml');
+    const rehearse = jobBlock(ci, 'rehearse');
+    expect(rehearse).toContain('run: npm run rehearse');
+    expect(rehearse).toContain('moto[server]');
+    expect(rehearse).toContain('terraform_version: 1.11.4');
+    const plan = jobBlock(ci, 'plan');
+    expect(plan).toContain('needs: [test, rehearse]');
+    expect(plan).toContain('TF_CLI_ARGS_plan: -lock=false');
+  });
+
+  test('every job runs Node 22 and Terraform 1.11.4, the versions the rehearsal used', () => {
+    for (const file of ['ci.yml', 'deploy.yml']) {
+      const text = read(file);
+      expect(text.match(/node-version: (\d+)/g)?.every((line) => line === 'node-version: 22')).toBe(true);
+      expect(
+        text.match(/terraform_version: (\S+)/g)?.every((line) => line === 'terraform_version: 1.11.4'),
+      ).toBe(true);
+    }
+  });
+
   test('deploy assumes a role through OIDC, never stored keys, one deploy per environment at a time, prod behind approval', () => {
     const deploy = read('deploy.yml');
     expect(deploy).toMatch(/on:\n {2}push:\n {4}branches: \[main\]/);

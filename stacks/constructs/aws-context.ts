@@ -12,7 +12,7 @@ export class AwsContext extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.accountId = new DataAwsCallerIdentity(this, 'callerIdentity').accountId;
-    this.region = new DataAwsRegion(this, 'region').region;
+    this.region = new DataAwsRegion(this, 'region').name;
     this.partition = new DataAwsPartition(this, 'partition').partition;
   }
 

@@ -1,15 +1,19 @@
 import { DataAwsIamOpenidConnectProvider } from '@cdktf/provider-aws/lib/data-aws-iam-openid-connect-provider';
 import { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { Construct } from 'constructs';
 import { type CiConfig, type EnvironmentConfig, PROJECT, type StateConfig } from '../config';
 import type { AwsContext } from './aws-context';
+import { boundaryPolicyName, boundaryStatements } from './boundary';
 import { type PolicyStatement, policyDocument } from './iam';
 
 /** GitHub's OIDC issuer and the audience `aws-actions/configure-aws-credentials` asks for. */
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
 export const GITHUB_OIDC_AUDIENCE = 'sts.amazonaws.com';
+/** The workflow that deploys; an environment with `deployRef` trusts only its runs on that ref. */
+export const DEPLOY_WORKFLOW = '.github/workflows/deploy.yml';
 
 /**
  * The `sub` claim GitHub puts in a job's token: `repo:<owner>/<name>:pull_request` for a job run by a
@@ -91,14 +95,12 @@ const SERVICES: readonly ServiceAccess[] = [
       'iam:ListAttachedRolePolicies',
       'iam:ListInstanceProfilesForRole',
     ],
+    // CreateRole, PutRolePolicy, DeleteRolePolicy: only with the boundary (ROLES_WITHIN_BOUNDARY).
     write: [
-      'iam:CreateRole',
       'iam:DeleteRole',
       'iam:UpdateRole',
       'iam:UpdateRoleDescription',
       'iam:UpdateAssumeRolePolicy',
-      'iam:PutRolePolicy',
-      'iam:DeleteRolePolicy',
       'iam:TagRole',
       'iam:UntagRole',
     ],
@@ -106,7 +108,16 @@ const SERVICES: readonly ServiceAccess[] = [
   },
   {
     sid: 'Catalog',
-    read: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetJob', 'glue:GetCrawler', 'glue:GetTags'],
+    // The provider reads a table's partition indexes on every refresh of an `aws_glue_catalog_table`
+    // (terraform-provider-aws, internal/service/glue/catalog_table.go, resourceCatalogTableRead).
+    read: [
+      'glue:GetDatabase',
+      'glue:GetTable',
+      'glue:GetPartitionIndexes',
+      'glue:GetJob',
+      'glue:GetCrawler',
+      'glue:GetTags',
+    ],
     write: [
       'glue:CreateDatabase',
       'glue:UpdateDatabase',
@@ -236,7 +247,13 @@ const SERVICES: readonly ServiceAccess[] = [
   {
     // Subscription ARNs are `<topic ARN>:<id>`, so the topic pattern covers them.
     sid: 'Topics',
-    read: ['sns:GetTopicAttributes', 'sns:GetSubscriptionAttributes', 'sns:ListTagsForResource'],
+    // A subscription is refreshed through its topic's list (found by the deploy rehearsal's call check).
+    read: [
+      'sns:GetTopicAttributes',
+      'sns:GetSubscriptionAttributes',
+      'sns:ListSubscriptionsByTopic',
+      'sns:ListTagsForResource',
+    ],
     write: [
       'sns:CreateTopic',
       'sns:DeleteTopic',
@@ -303,6 +320,19 @@ const KEY_WRITE = [
   'kms:Decrypt',
 ];
 
+/**
+ * Calls that make or change what a role may do: allowed only on roles that carry (or, for
+ * PutRolePermissionsBoundary, receive) the environment's boundary, via the `iam:PermissionsBoundary`
+ * condition key (IAM user guide, "Permissions boundaries for IAM entities", delegating role creation).
+ * DeleteRolePermissionsBoundary and any change to the boundary policy itself are not granted.
+ */
+const ROLES_WITHIN_BOUNDARY = [
+  'iam:CreateRole',
+  'iam:PutRolePolicy',
+  'iam:DeleteRolePolicy',
+  'iam:PutRolePermissionsBoundary',
+];
+
 /** Roles the stacks create are handed to these services only. */
 const PASSED_TO = [
   'glue.amazonaws.com',
@@ -331,6 +361,8 @@ export class CiIdentity extends Construct {
   readonly providerArn: string;
   readonly planRole: IamRole;
   readonly deployRoles: Record<string, IamRole>;
+  /** Each environment's permissions boundary, which every role of its pipeline stack carries. */
+  readonly boundaries: Record<string, IamPolicy> = {};
 
   constructor(scope: Construct, id: string, props: CiIdentityProps) {
     super(scope, id);
@@ -344,7 +376,10 @@ export class CiIdentity extends Construct {
             .arn
         : new DataAwsIamOpenidConnectProvider(this, 'githubProvider', { url }).arn;
 
-    const trust = (subject: string): string =>
+    // With `ref`, the token must also come from a run of the deploy workflow on that ref: GitHub's `ref`
+    // and `job_workflow_ref` claims, which IAM evaluates for the GitHub provider (IAM user guide,
+    // "Available keys for AWS web identity federation"; GitHub docs, "OpenID Connect", token claims).
+    const trust = (subject: string, ref?: string): string =>
       policyDocument([
         {
           Principal: { Federated: this.providerArn },
@@ -353,6 +388,12 @@ export class CiIdentity extends Construct {
             StringEquals: {
               [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE,
               [`${GITHUB_OIDC_HOST}:sub`]: subject,
+              ...(ref
+                ? {
+                    [`${GITHUB_OIDC_HOST}:ref`]: ref,
+                    [`${GITHUB_OIDC_HOST}:job_workflow_ref`]: `${ci.repository}/${DEPLOY_WORKFLOW}@${ref}`,
+                  }
+                : {}),
             },
           },
         },
@@ -386,10 +427,21 @@ export class CiIdentity extends Construct {
       },
     });
     const anyKey = context.arn('kms', 'key/*');
+    // Reading an aws_dynamodb_table, the provider describes the AWS managed key `alias/aws/dynamodb` to
+    // tell it from a customer key (seen in the rehearsal's recorded calls). Its key policy leaves
+    // metadata reads to the account's IAM policies; the alias named in the request bounds the grant
+    // (KMS developer guide, "kms:RequestAlias").
+    const describeDynamoDbKey: PolicyStatement = {
+      Sid: 'DescribeDynamoDbManagedKey',
+      Action: ['kms:DescribeKey'],
+      Resource: [anyKey],
+      Condition: { StringEquals: { 'kms:RequestAlias': 'alias/aws/dynamodb' } },
+    };
 
-    // Terraform takes the lock by writing `<key>.tflock` and releases it by deleting it; the state
-    // object itself is only read by a plan ("S3 backend", Permissions Required:
-    // https://developer.hashicorp.com/terraform/language/backend/s3).
+    // Terraform takes the lock by writing `<key>.tflock` and releases it by deleting it ("S3 backend",
+    // Permissions Required: https://developer.hashicorp.com/terraform/language/backend/s3). A plan
+    // writes no state, so pull requests plan with `-lock=false` and their role writes nothing in the
+    // state bucket: it can neither take nor delete any environment's lock, prod's included.
     this.planRole = new IamRole(this, 'planRole', {
       name: `${PROJECT}-ci-plan`,
       description: `Pull requests of ${ci.repository}: cdktf diff of every pipeline stack`,
@@ -406,10 +458,10 @@ export class CiIdentity extends Construct {
           Action: ['s3:GetObject'],
           Resource: [stateObject('*.tfstate'), stateObject('*.tflock')],
         },
-        { Sid: 'Lock', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: [stateObject('*.tflock')] },
         useStateKey,
         ...servicesStatements(props.environments, false),
         { Sid: 'ReadKeys', Action: KEY_READ, Resource: [anyKey], Condition: keysTagged(props.environments) },
+        describeDynamoDbKey,
         // These list and describe calls take no resource (Service Authorization Reference).
         { Sid: 'ListAccountWide', Action: ['kms:ListAliases', 'logs:DescribeLogGroups'], Resource: '*' },
       ]),
@@ -421,9 +473,19 @@ export class CiIdentity extends Construct {
       const role = new IamRole(this, `${environment.environment}DeployRole`, {
         name: `${PROJECT}-ci-deploy-${environment.environment}`,
         description: `GitHub environment ${environment.environment} of ${ci.repository}: cdktf deploy`,
-        assumeRolePolicy: trust(environmentSubject(ci.repository, environment.environment)),
+        assumeRolePolicy: trust(
+          environmentSubject(ci.repository, environment.environment),
+          environment.deployRef,
+        ),
         maxSessionDuration: 3600,
       });
+      // Owned here, outside every deploy role's reach (no iam:*Policy* action on it is granted).
+      const boundary = new IamPolicy(this, `${environment.environment}Boundary`, {
+        name: boundaryPolicyName(environment.environment),
+        description: `Ceiling of every role the ${environment.environment} pipeline stack creates`,
+        policy: policyDocument(boundaryStatements()),
+      });
+      this.boundaries[environment.environment] = boundary;
       const stateKey = `${environment.environment}.tfstate`;
       new IamRolePolicy(this, `${environment.environment}DeployPolicy`, {
         name: 'deploy',
@@ -443,6 +505,12 @@ export class CiIdentity extends Construct {
           useStateKey,
           ...servicesStatements([environment], true),
           {
+            Sid: 'RolesWithinBoundary',
+            Action: ROLES_WITHIN_BOUNDARY,
+            Resource: [context.arn('iam', `role/${namePrefix}-*`, { regional: false })],
+            Condition: { StringEquals: { 'iam:PermissionsBoundary': boundary.arn } },
+          },
+          {
             // Glue writes the first Iceberg metadata file of a table it creates, as the caller.
             Sid: 'WriteIcebergMetadata',
             Action: ['s3:GetObject', 's3:PutObject'],
@@ -460,11 +528,30 @@ export class CiIdentity extends Construct {
             Resource: [anyKey],
             Condition: keysTagged([environment]),
           },
+          describeDynamoDbKey,
           {
             Sid: 'GrantKeysToServices',
             Action: ['kms:CreateGrant'],
             Resource: [anyKey],
             Condition: { ...keysTagged([environment]), Bool: { 'kms:GrantIsForAWSResource': true } },
+          },
+          {
+            // The provider's default tags ride on CreateKey. Tagging a key at creation needs
+            // kms:TagResource in an IAM policy covering every key of the account and region (KMS
+            // developer guide, "Controlling access to tags" and "Managing KMS key tags with API
+            // operations"), so ManageKeys, bound to existing tags, cannot grant it. The tags sent must be
+            // this environment's, and a key that already carries a project tag (the state key, the
+            // other environment's) cannot be re-tagged into this environment.
+            Sid: 'TagKeysOnCreate',
+            Action: ['kms:TagResource'],
+            Resource: [anyKey],
+            Condition: {
+              StringEquals: {
+                'aws:RequestTag/project': PROJECT,
+                'aws:RequestTag/environment': environment.environment,
+              },
+              Null: { 'aws:ResourceTag/project': 'true' },
+            },
           },
           {
             // These take no resource (Service Authorization Reference); what they create must carry
@@ -478,6 +565,14 @@ export class CiIdentity extends Construct {
                 'aws:RequestTag/environment': environment.environment,
               },
             },
+          },
+          {
+            // The provider validates a state machine's definition before creating or updating it (found
+            // by the deploy rehearsal's call check); the action takes no resource (Service
+            // Authorization Reference, "Actions defined by AWS Step Functions").
+            Sid: 'ValidateStateMachineDefinitions',
+            Action: ['states:ValidateStateMachineDefinition'],
+            Resource: '*',
           },
           {
             // Step Functions log delivery: these CloudWatch Logs calls take no resource.

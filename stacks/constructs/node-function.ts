@@ -9,8 +9,11 @@ import { buildSync } from 'esbuild';
 import { LAMBDA_BUNDLE_OPTIONS } from '../../workflow/lambda-bundle';
 import { type PolicyStatement, ServiceRole } from './iam';
 
-/** The newest Node.js runtime the pinned AWS provider (6.25) accepts. */
-export const NODE_RUNTIME = 'nodejs24.x';
+/**
+ * The newest Node.js runtime the pinned AWS provider (hashicorp/aws 5.100.0) accepts: its
+ * `aws_lambda_function` validation knows `nodejs22.x`, not `nodejs24.x` (docs/deploy.md, "Provider version").
+ */
+export const NODE_RUNTIME = 'nodejs22.x';
 
 const bundles = new Map<string, string>();
 
