@@ -1,4 +1,3 @@
-import './polyfills';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   appendFileSync,
@@ -10,7 +9,6 @@ import {
   realpathSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CompletionDetail } from '../handlers/check-summary/events';
 import { type EndedExecution, handleEndedExecution } from '../handlers/run-failed/backstop';
 import { caughtFailure } from '../handlers/run-failed/events';
@@ -28,6 +26,7 @@ import {
 import { FAILED_RUN_FILE, PIPELINE_STEPS, readSql, START_STEP, UNDO_STEPS } from '../workflow/steps';
 import type { Lake } from './lake';
 import { loadBronzeObject } from './loader';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from './step-functions';
 import { checkPutEvents, checkStartJobRun, type PutEventsEntry, StrictAthenaEngine } from './strict-twin';
 
 /** What the local "account" calls its resources; only names, nothing is looked up. */
@@ -49,6 +48,12 @@ export interface RunOptions {
   readonly onState?: (state: string) => void;
   /** The object key in bronze; by default the file's absolute path (see `objectKeyFor`). */
   readonly key?: string;
+  /** The execution's name (the run id); by default a fresh `local-<time>-<random>`. The drain names its
+   * children by message id. */
+  readonly runId?: string;
+  /** Drills: the execution stops as it enters this Task state, as a timeout or an abort stops it in AWS:
+   * no Catch, no undo, no backstop; `runFile` then rejects with ExecutionAbortedError. */
+  readonly interruptAt?: string;
 }
 
 export interface FileRun {
@@ -169,7 +174,7 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
   const key = options.key ?? objectKeyFor(file);
   const etag = await landInBronze(lake, file, key);
   const startedAt = new Date();
-  const runId = newRunId(startedAt);
+  const runId = options.runId ?? newRunId(startedAt);
   const sourceObject = `${LOCAL_BUCKET}/${key}`;
   const engine = new StrictAthenaEngine(lake);
   const recordSql = readSql(FAILED_RUN_FILE);
@@ -213,6 +218,14 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
   for (const step of [START_STEP, ...PIPELINE_STEPS, ...UNDO_STEPS]) handlers[step.state] = athena;
   for (const [state, handler] of Object.entries(handlers)) handlers[state] = withFault(state, handler);
   const noWait = Object.fromEntries(Object.keys(definition().States).map((name) => [name, 0]));
+  let interrupt = () => {};
+  if (options.interruptAt !== undefined) {
+    if (!handlers[options.interruptAt]) throw new Error(`interruptAt: no Task state ${options.interruptAt}`);
+    handlers[options.interruptAt] = () => {
+      interrupt();
+      return new Promise<never>(() => {});
+    };
+  }
 
   const execution = stateMachine().run({ bucket: LOCAL_BUCKET, key, etag } as never, {
     overrides: {
@@ -221,6 +234,7 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
     },
     context: { Execution: { Name: runId, Id: `local:${runId}`, StartTime: startedAt.toISOString() } },
   });
+  interrupt = execution.abort;
   const progress = (async () => {
     for await (const event of execution.eventLogs) {
       if (event.type === 'StateEntered') options.onState?.(event.state.name);

@@ -88,6 +88,7 @@ export class PipelineStack extends TerraformStack {
       pipelineStateMachineName: orchestration.stateMachine.name,
       pipelineStateMachineArn: orchestration.stateMachine.arn,
       pipelineTimeoutSeconds: orchestration.pipelineTimeoutSeconds,
+      runFailedFunctionArn: runFailed.function.arn,
       bronzeRuleArn: orchestration.bronzeRule.arn,
       alertTopicArn: notifications.topic.arn,
     });

@@ -30,6 +30,8 @@ export interface SerializationProps {
   readonly pipelineStateMachineName: string;
   readonly pipelineStateMachineArn: string;
   readonly pipelineTimeoutSeconds: number;
+  /** The run-failed Lambda: records a child that never started, repairs one that ended unsuccessfully. */
+  readonly runFailedFunctionArn: string;
   /** The bronze rule: the only sender the queue accepts. */
   readonly bronzeRuleArn: string;
   /** Where the dead-letter alarm publishes. */
@@ -40,7 +42,7 @@ export interface SerializationProps {
 const RETENTION_SECONDS = 14 * 24 * 3600;
 
 /** A message whose drain died this many times goes to the dead-letter queue (and its alarm). */
-const MAX_RECEIVE_COUNT = 3;
+export const MAX_RECEIVE_COUNT = 3;
 
 /**
  * A drain every 15 minutes, whatever lands: a queue is never left waiting when the describe of a dead
@@ -156,6 +158,11 @@ export class Serialization extends Construct {
           Resource: [context.arn('states', `execution:${name}:*`)],
         },
         { Sid: 'StartSuccessor', Action: ['states:StartExecution'], Resource: [drainArn] },
+        {
+          Sid: 'RecordAndRepairChildren',
+          Action: ['lambda:InvokeFunction'],
+          Resource: [props.runFailedFunctionArn],
+        },
         ...STATE_MACHINE_LOGS_AND_TRACES,
       ],
     });
@@ -164,7 +171,9 @@ export class Serialization extends Construct {
       lockTableName: this.lockTable.name,
       queueUrl: this.queue.url,
       pipelineStateMachineArn: props.pipelineStateMachineArn,
+      pipelineExecutionArnPrefix: context.arn('states', `execution:${props.pipelineStateMachineName}`),
       pipelineTimeoutSeconds: props.pipelineTimeoutSeconds,
+      runFailedFunctionArn: props.runFailedFunctionArn,
     });
     this.stateMachine = new SfnStateMachine(this, 'drain', {
       name,
