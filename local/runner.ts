@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   appendFileSync,
   constants,
@@ -14,8 +14,10 @@ import { type EndedExecution, handleEndedExecution } from '../handlers/run-faile
 import { caughtFailure } from '../handlers/run-failed/events';
 import { recordFailedRun } from '../handlers/run-failed/record';
 import {
+  ALERT_EVENT_FAILED_STATE,
   type AslDefinition,
   buildDefinition,
+  CHECK_WITHOUT_EVENT_STATE,
   COMPLETION_EVENT,
   EMIT_SUCCEEDED_STATE,
   GLUE_JOB_ARGUMENTS,
@@ -36,6 +38,8 @@ export const LOCAL_RESOURCES: WorkflowResources = {
   glueDatabase: 'lake',
   eventBusName: 'local',
   runFailedFunctionArn: 'local-run-failed',
+  checkSummaryFunctionArn: 'local-check-summary',
+  alertTopicArn: 'local-alerts',
 };
 
 export const LOCAL_BUCKET = 'bronze';
@@ -213,6 +217,30 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
       const entries = (input as { Entries: PutEventsEntry[] }).Entries;
       outbox(entries);
       return { Entries: entries.map(() => ({ EventId: randomBytes(8).toString('hex') })) };
+    },
+    // The completion event failed: the caller's check runs on the detail check-summary is invoked with.
+    [CHECK_WITHOUT_EVENT_STATE]: async (input) => {
+      completion = (input as { Payload: { detail: CompletionDetail } }).Payload.detail;
+      return { StatusCode: 200 };
+    },
+    // SNS Publish to the alert topic: the topic's local stand-in, outbox/notifications.jsonl.
+    [ALERT_EVENT_FAILED_STATE]: async (input) => {
+      const { Subject, Message, MessageAttributes } = input as {
+        Subject: string;
+        Message: string;
+        MessageAttributes: Record<string, { StringValue: string }>;
+      };
+      const alert = {
+        subject: Subject,
+        message: Message,
+        attributes: Object.fromEntries(
+          Object.entries(MessageAttributes).map(([name, value]) => [name, value.StringValue]),
+        ),
+        messageId: randomUUID(),
+        timestamp: new Date().toISOString(),
+      };
+      appendFileSync(join(lake.paths.outbox, 'notifications.jsonl'), `${JSON.stringify(alert)}\n`);
+      return { MessageId: alert.messageId };
     },
   };
   for (const step of [START_STEP, ...PIPELINE_STEPS, ...UNDO_STEPS]) handlers[step.state] = athena;

@@ -1,4 +1,4 @@
-import type { AslDefinition, AslState } from './definition';
+import { type AslDefinition, type AslState, LAMBDA_RETRY } from './definition';
 
 /**
  * The drain: the one path by which a bronze object reaches the pipeline in AWS. Every CSV created in
@@ -167,24 +167,6 @@ function retryTransient(conditionFailedIsFinal: boolean): AslState[] {
   ];
 }
 
-/** Lambda's transient errors, retried as the Lambda integration page advises
- * (https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html). */
-const RETRY_LAMBDA = [
-  {
-    ErrorEquals: [
-      'Lambda.ServiceException',
-      'Lambda.AWSLambdaException',
-      'Lambda.SdkClientException',
-      'Lambda.TooManyRequestsException',
-      'States.TaskFailed',
-    ],
-    IntervalSeconds: 2,
-    MaxAttempts: 3,
-    BackoffRate: 2,
-    JitterStrategy: 'FULL',
-  },
-];
-
 function releaseLock(tableName: string, next: string, onError: AslState[]): AslState {
   return {
     Type: 'Task',
@@ -318,7 +300,7 @@ function messageStates(resources: DrainResources): Record<string, AslState> {
         },
       },
       ResultPath: null,
-      Retry: RETRY_LAMBDA,
+      Retry: LAMBDA_RETRY,
       // Gold may be half-merged: the drain must not take another message. It fails (and alarms); the
       // message comes back, meets ExecutionAlreadyExists, and the undo is tried again.
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: S.releaseAfterFailure }],
@@ -346,7 +328,7 @@ function messageStates(resources: DrainResources): Record<string, AslState> {
         },
       },
       ResultPath: null,
-      Retry: RETRY_LAMBDA,
+      Retry: LAMBDA_RETRY,
       // Recording failed too: the message is still kept, and the dead-letter alarm stands behind it.
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: S.keepMessage }],
       Next: S.keepMessage,
