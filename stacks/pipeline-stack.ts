@@ -103,6 +103,7 @@ export class PipelineStack extends TerraformStack {
       workgroupArn: workgroup.arn,
       databaseName,
       checkSummaryEntry: entry('check-summary'),
+      runFailedFunction: runFailed.function,
       bundleRoot,
     });
     const maintenance = new Maintenance(this, 'maintenance', {

@@ -1,5 +1,5 @@
 import validateAsl from 'asl-validator';
-import { SWEEP_SCHEDULE } from '../../stacks/constructs/serialization';
+import { OLDEST_PENDING_ALARM_SECONDS, SWEEP_SCHEDULE } from '../../stacks/constructs/serialization';
 import {
   CHILD_OVERHEAD_SECONDS,
   DRAIN_RESOURCES,
@@ -280,6 +280,42 @@ describe('queue and lock table', () => {
     expect(alarm.dimensions).toEqual({ QueueName: ref('aws_sqs_queue', dlqName, 'name') });
     const [topic] = resourceNamed(json, 'aws_sns_topic', 'alertTopic');
     expect(alarm.alarm_actions).toEqual([ref('aws_sns_topic', topic, 'arn')]);
+  });
+
+  test('alarms to the alert topic: drain executions failed or aborted, dead letters, and the age of the oldest pending object', () => {
+    const [topic] = resourceNamed(json, 'aws_sns_topic', 'alertTopic');
+    const topicArn = ref('aws_sns_topic', topic, 'arn');
+    const alarmOf = (id: string) =>
+      resourceNamed(json, 'aws_cloudwatch_metric_alarm', `serialization_${id}`)[1];
+    for (const [id, metric] of [
+      ['drainFailedAlarm', 'ExecutionsFailed'],
+      ['drainAbortedAlarm', 'ExecutionsAborted'],
+    ] as const) {
+      expect(alarmOf(id)).toEqual(
+        expect.objectContaining({
+          namespace: 'AWS/States',
+          metric_name: metric,
+          dimensions: { StateMachineArn: drainArn },
+          threshold: 0,
+          comparison_operator: 'GreaterThanThreshold',
+          alarm_actions: [topicArn],
+        }),
+      );
+    }
+    expect(alarmOf('pendingOldestMessageAlarm')).toEqual(
+      expect.objectContaining({
+        namespace: 'AWS/SQS',
+        metric_name: 'ApproximateAgeOfOldestMessage',
+        dimensions: { QueueName: ref('aws_sqs_queue', queueName, 'name') },
+        threshold: OLDEST_PENDING_ALARM_SECONDS,
+        alarm_actions: [topicArn],
+      }),
+    );
+    // Raised well before SQS drops a message unseen (14 days).
+    expect(OLDEST_PENDING_ALARM_SECONDS).toBeLessThan(Number(queue.message_retention_seconds) / 2);
+    expect(alarmOf('pendingDeadLettersAlarm')).toEqual(
+      expect.objectContaining({ threshold: 0, alarm_actions: [topicArn] }),
+    );
   });
 
   test('a run that SQS could not hide long enough is refused at synth', () => {
