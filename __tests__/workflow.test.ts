@@ -68,10 +68,10 @@ describe('the state machine definition', () => {
     expect(states[CHECK_WITHOUT_EVENT_STATE]?.Catch?.map((c) => c.Next)).toEqual([ALERT_EVENT_FAILED_STATE]);
     expect(states[ALERT_EVENT_FAILED_STATE]?.Catch?.map((c) => c.Next)).toEqual([SUCCEED_STATE]);
     // check-summary receives what the completion rule would have given it.
-    const payload = (states[CHECK_WITHOUT_EVENT_STATE]?.Parameters as { Payload: Record<string, unknown> })
-      .Payload;
-    const emitted = (states[EMIT_SUCCEEDED_STATE]?.Parameters as { Entries: Record<string, unknown>[] })
-      .Entries[0];
+    const payload = (states[CHECK_WITHOUT_EVENT_STATE]?.Parameters as { Payload: object } | undefined)
+      ?.Payload;
+    const emitted = (states[EMIT_SUCCEEDED_STATE]?.Parameters as { Entries: object[] } | undefined)
+      ?.Entries[0] as Record<string, unknown> | undefined;
     expect(payload).toMatchObject({
       source: emitted?.Source,
       'detail-type': emitted?.DetailType,
