@@ -8,10 +8,17 @@ import { createRunFailedHandler } from '../handlers/run-failed/handler';
 import type { Lake } from '../local/lake';
 import { LOCAL_BUCKET, LOCAL_RESOURCES, runFile } from '../local/runner';
 import { StrictAthenaEngine } from '../local/strict-twin';
+import { maintenanceStatement } from '../stacks/constructs/maintenance';
 import { MAX_RECEIVE_COUNT } from '../stacks/constructs/serialization';
 import { buildDefinition } from '../workflow/definition';
-import { DRAIN_STATES, LOCK_ID, MAX_ROUNDS_PER_EXECUTION } from '../workflow/drain-definition';
+import {
+  DRAIN_STATES,
+  LOCK_ID,
+  MAX_ROUNDS_PER_EXECUTION,
+  maintenanceMessage,
+} from '../workflow/drain-definition';
 import { FAILED_RUN_FILE, readSql, UNDO_STEPS } from '../workflow/steps';
+import { MANAGED_TABLES } from '../workflow/tables';
 import { DrainAccount } from './support/aws-twins/drain';
 import { TaskError } from './support/aws-twins/errors';
 import { LocalStepFunctions } from './support/aws-twins/step-functions';
@@ -544,6 +551,91 @@ describe('drills: every failure path through the drain leaves no object lost and
       expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
       expect(await dataExports(lake)).toEqual(await cleanRun(objects, ['part-1.csv']));
     });
+  });
+});
+
+describe('drills: table maintenance runs under the lock', () => {
+  test('maintenance queued during a run waits for the lock: every statement runs between two children, never during one', async () => {
+    await withLake(async (lake, dir) => {
+      const objects = generatedFiles(dir, 2);
+      const { probe, around } = concurrencyProbe();
+      const pipeline = localPipeline(lake, dir, objects);
+      const order: string[] = [];
+      let world: DrainAccount | undefined;
+      let sweep: Promise<string> | undefined;
+      let running = 0;
+      world = await account(lake, (input, name) =>
+        around(input.key, async () => {
+          running += 1;
+          if (input.key === 'part-0.csv') {
+            // The schedule fires while this run holds the lock; the sweep's drain finds it held and ends.
+            await world?.objectCreated(maintenanceMessage('optimize'), false);
+            sweep = world?.start().result;
+            await sweep;
+          }
+          order.push(`run ${input.key}`);
+          return pipeline(input, name).finally(() => {
+            running -= 1;
+          });
+        }),
+      );
+      const active: number[] = [];
+      world.hooks.athena = async (input) => {
+        active.push(running);
+        order.push(input.QueryString);
+        return { QueryExecution: { Status: { State: 'SUCCEEDED' } } };
+      };
+      await world.objectCreated(pending('part-0.csv'), false);
+      await world.objectCreated(pending('part-1.csv'), false);
+      const drain = world.start();
+      expect(await drain.result).toBe('SUCCEEDED');
+      expect(await sweep).toBe('SUCCEEDED');
+      expect(lastState(world.runs[1]?.states ?? [])).toBe(S.anotherHolds);
+
+      const statements = MANAGED_TABLES.map((table) => maintenanceStatement('optimize', table));
+      const first = order.indexOf(statements[0] ?? '');
+      expect(order.slice(first, first + statements.length)).toEqual(statements);
+      expect(order.indexOf('run part-0.csv')).toBeLessThan(first);
+      // No child was between its start and its end while a statement ran.
+      expect(active).toEqual(statements.map(() => 0));
+      expect(probe.max).toBe(1);
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+      expect(await world.lock()).toBeUndefined();
+      expect(world.published).toEqual([]);
+      expect(await dataExports(lake)).toEqual(await cleanRun(objects, ['part-0.csv', 'part-1.csv']));
+    });
+  });
+
+  test('a failed VACUUM alerts on the topic, its message is deleted (the next schedule repeats it), the drain carries on', async () => {
+    const ran: string[] = [];
+    const world = await account(undefined, async (input) => {
+      ran.push(input.key);
+      return {};
+    });
+    const queries: string[] = [];
+    world.hooks.athena = async (input) => {
+      queries.push(input.QueryString);
+      throw new TaskError('States.TaskFailed', 'ICEBERG_COMMIT_ERROR: the table changed');
+    };
+    await world.objectCreated(maintenanceMessage('vacuum'), false);
+    await world.objectCreated(pending('a.csv'), false);
+    const drain = world.start();
+    expect(await drain.result).toBe('SUCCEEDED');
+    // Retried twice (Athena's transient failures), then reported; the later tables wait for next time.
+    const first = maintenanceStatement('vacuum', MANAGED_TABLES[0] as (typeof MANAGED_TABLES)[number]);
+    expect(queries).toEqual([first, first, first]);
+    expect(world.published).toEqual([
+      expect.objectContaining({
+        TopicArn: world.alertTopicArn,
+        MessageAttributes: { kind: { DataType: 'String', StringValue: 'maintenance-failed' } },
+        Message: expect.stringContaining(
+          'vacuum) failed and waits for its next schedule: States.TaskFailed: ICEBERG_COMMIT_ERROR',
+        ),
+      }),
+    ]);
+    expect(ran).toEqual(['a.csv']);
+    expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+    expect(await world.lock()).toBeUndefined();
   });
 });
 

@@ -91,6 +91,10 @@ export class PipelineStack extends TerraformStack {
       runFailedFunctionArn: runFailed.function.arn,
       bronzeRuleArn: orchestration.bronzeRule.arn,
       alertTopicArn: notifications.topic.arn,
+      storage,
+      workgroupName: workgroup.name,
+      workgroupArn: workgroup.arn,
+      databaseName,
     });
     orchestration.routeBronzeObjects(serialization);
     const monitoring = new Monitoring(this, 'monitoring', {
@@ -110,9 +114,7 @@ export class PipelineStack extends TerraformStack {
       config,
       context,
       storage,
-      workgroupName: workgroup.name,
-      workgroupArn: workgroup.arn,
-      databaseName,
+      pendingQueue: serialization.queue,
       alertTopicArn: notifications.topic.arn,
     });
 

@@ -18,6 +18,29 @@ export interface DrainResources {
   /** The run-failed Lambda (handlers/run-failed/): records a child that never started, undoes one that
    * ended without undoing itself. */
   readonly runFailedFunctionArn: string;
+  /** Table maintenance, run by the drain between two runs (stacks/constructs/maintenance.ts). */
+  readonly maintenance: MaintenanceResources;
+}
+
+export type MaintenanceOperation = 'optimize' | 'vacuum';
+
+export interface MaintenanceResources {
+  readonly workGroup: string;
+  readonly database: string;
+  /** Per operation, each table's statement (Athena syntax, made in stacks/constructs/maintenance.ts). */
+  readonly statements: Readonly<Record<MaintenanceOperation, readonly { table: string; query: string }[]>>;
+  /** Where a failed statement is reported. */
+  readonly alertTopicArn: string;
+}
+
+/** The body of a maintenance message on the pending-objects queue: an operation, never SQL. */
+export function maintenanceMessage(operation: MaintenanceOperation): { maintenance: MaintenanceOperation } {
+  return { maintenance: operation };
+}
+
+/** The drain's state that runs one maintenance statement. */
+export function maintenanceState(operation: MaintenanceOperation, table: string): string {
+  return `${operation === 'optimize' ? 'Optimize' : 'Vacuum'}_${table}`;
 }
 
 /** The lock item's key: one lock, for the one set of gold tables. */
@@ -68,6 +91,8 @@ export const DRAIN_STATES = {
   receive: 'ReceiveMessage',
   anyMessages: 'AnyMessage',
   takeMessage: 'TakeMessage',
+  messageKind: 'MessageKind',
+  alertMaintenance: 'AlertMaintenanceFailed',
   runPipeline: 'RunPipeline',
   describeChild: 'DescribeChild',
   childOutcome: 'ChildOutcome',
@@ -98,6 +123,8 @@ export const DRAIN_RESOURCES = {
   deleteMessage: 'arn:aws:states:::aws-sdk:sqs:deleteMessage',
   getQueueAttributes: 'arn:aws:states:::aws-sdk:sqs:getQueueAttributes',
   lambdaInvoke: 'arn:aws:states:::lambda:invoke',
+  athenaQuery: 'arn:aws:states:::athena:startQueryExecution.sync',
+  snsPublish: 'arn:aws:states:::sns:publish',
 } as const;
 
 /**
@@ -215,8 +242,28 @@ function messageStates(resources: DrainResources): Record<string, AslState> {
           'object.$': 'States.StringToJson($.received.Messages[0].Body)',
         },
       },
-      Next: S.runPipeline,
+      Next: S.messageKind,
     },
+    [S.messageKind]: {
+      Type: 'Choice',
+      Comment: 'A maintenance message runs its statements here, under the lock, between two runs',
+      Choices: (['optimize', 'vacuum'] as const).flatMap((operation) => {
+        const first = resources.maintenance.statements[operation][0];
+        return first
+          ? [
+              {
+                And: [
+                  { Variable: '$.message.object.maintenance', IsPresent: true },
+                  { Variable: '$.message.object.maintenance', StringEquals: operation },
+                ],
+                Next: maintenanceState(operation, first.table),
+              },
+            ]
+          : [];
+      }),
+      Default: S.runPipeline,
+    },
+    ...maintenanceStates(resources),
     [S.runPipeline]: {
       Type: 'Task',
       Comment:
@@ -349,6 +396,61 @@ function messageStates(resources: DrainResources): Record<string, AslState> {
       Next: S.nextRound,
     },
   };
+}
+
+/**
+ * One Athena task per statement, in table order; a failed statement (after retries) is reported on the
+ * alert topic and the message deleted: the next schedule repeats the work.
+ */
+function maintenanceStates(resources: DrainResources): Record<string, AslState> {
+  const { maintenance } = resources;
+  const states: Record<string, AslState> = {};
+  for (const operation of ['optimize', 'vacuum'] as const) {
+    const statements = maintenance.statements[operation];
+    statements.forEach(({ table, query }, index) => {
+      const next = statements[index + 1];
+      states[maintenanceState(operation, table)] = {
+        Type: 'Task',
+        Resource: R.athenaQuery,
+        Parameters: {
+          QueryString: query,
+          WorkGroup: maintenance.workGroup,
+          QueryExecutionContext: { Database: maintenance.database },
+        },
+        ResultPath: null,
+        Retry: [
+          {
+            ErrorEquals: ['Athena.TooManyRequestsException', 'States.TaskFailed'],
+            IntervalSeconds: 5,
+            MaxAttempts: 2,
+            BackoffRate: 2,
+            JitterStrategy: 'FULL',
+          },
+        ],
+        Catch: [
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.maintenanceFailure', Next: S.alertMaintenance },
+        ],
+        Next: next ? maintenanceState(operation, next.table) : S.deleteMessage,
+      };
+    });
+  }
+  states[S.alertMaintenance] = {
+    Type: 'Task',
+    Resource: R.snsPublish,
+    Parameters: {
+      TopicArn: maintenance.alertTopicArn,
+      Subject: 'agent-etl: table maintenance failed',
+      'Message.$':
+        "States.Format('Table maintenance ({}) failed and waits for its next schedule: {}: {}', $.message.object.maintenance, $.maintenanceFailure.Error, $.maintenanceFailure.Cause)",
+      MessageAttributes: { kind: { DataType: 'String', StringValue: 'maintenance-failed' } },
+    },
+    ResultPath: null,
+    Retry: [{ ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }],
+    // Not even the alert went out: the drain fails (its alarm), and the message comes back.
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: S.releaseAfterFailure }],
+    Next: S.deleteMessage,
+  };
+  return states;
 }
 
 /** The drain state machine as Amazon States Language. Input: anything (the rule sends `{}`). */

@@ -55,7 +55,7 @@ describe('the drain state machine', () => {
     expect(result.isValid).toBe(true);
   });
 
-  test('calls exactly the synthesized queue, lock table, pipeline state machine and run-failed Lambda', () => {
+  test('calls exactly the synthesized queue, lock table, pipeline state machine, run-failed Lambda and maintenance resources', () => {
     const references = new Set(definitionText.match(/\$\{[^}]+\}/g));
     expect([...references].sort()).toEqual(
       [
@@ -64,6 +64,14 @@ describe('the drain state machine', () => {
         pipelineArn,
         ref('aws_sfn_state_machine', pipelineName, 'name'),
         runFailedArn,
+        // Maintenance statements: the workgroup, the database, and the topic a failure is reported on.
+        ref('aws_athena_workgroup', resourceNamed(json, 'aws_athena_workgroup', 'workgroup')[0], 'name'),
+        ref(
+          'aws_glue_catalog_database',
+          resourceNamed(json, 'aws_glue_catalog_database', 'database')[0],
+          'name',
+        ),
+        ref('aws_sns_topic', resourceNamed(json, 'aws_sns_topic', 'alertTopic')[0], 'arn'),
         ...[...references].filter((reference) => reference.startsWith('${data.aws_')),
       ].sort(),
     );

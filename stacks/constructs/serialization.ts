@@ -12,6 +12,7 @@ import {
   RECEIVE_WAIT_SECONDS,
   visibilityTimeoutSeconds,
 } from '../../workflow/drain-definition';
+import { MANAGED_TABLES } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import type { EncryptionKey } from './encryption-key';
@@ -22,6 +23,8 @@ import {
   ServiceRole,
   STATE_MACHINE_LOGS_AND_TRACES,
 } from './iam';
+import { maintenanceQueryPermissions, maintenanceStatement } from './maintenance';
+import type { Storage } from './storage';
 
 export interface SerializationProps {
   readonly config: EnvironmentConfig;
@@ -34,8 +37,13 @@ export interface SerializationProps {
   readonly runFailedFunctionArn: string;
   /** The bronze rule: the only sender the queue accepts. */
   readonly bronzeRuleArn: string;
-  /** Where the dead-letter alarm publishes. */
+  /** Where the alarms publish, and the drain reports a failed maintenance statement. */
   readonly alertTopicArn: string;
+  /** What the maintenance statements the drain runs need: the lake, the workgroup, the database. */
+  readonly storage: Storage;
+  readonly workgroupName: string;
+  readonly workgroupArn: string;
+  readonly databaseName: string;
 }
 
 /** SQS keeps a message at most 14 days (MessageRetentionPeriod, API_SetQueueAttributes). */
@@ -170,6 +178,9 @@ export class Serialization extends Construct {
           Action: ['lambda:InvokeFunction'],
           Resource: [props.runFailedFunctionArn],
         },
+        // OPTIMIZE and VACUUM, between two runs (maintenance.ts queues them).
+        ...maintenanceQueryPermissions(props),
+        { Sid: 'AlertMaintenanceFailed', Action: ['sns:Publish'], Resource: [props.alertTopicArn] },
         ...STATE_MACHINE_LOGS_AND_TRACES,
       ],
     });
@@ -181,6 +192,21 @@ export class Serialization extends Construct {
       pipelineExecutionArnPrefix: context.arn('states', `execution:${props.pipelineStateMachineName}`),
       pipelineTimeoutSeconds: props.pipelineTimeoutSeconds,
       runFailedFunctionArn: props.runFailedFunctionArn,
+      maintenance: {
+        workGroup: props.workgroupName,
+        database: props.databaseName,
+        statements: {
+          optimize: MANAGED_TABLES.map((table) => ({
+            table: table.name,
+            query: maintenanceStatement('optimize', table),
+          })),
+          vacuum: MANAGED_TABLES.map((table) => ({
+            table: table.name,
+            query: maintenanceStatement('vacuum', table),
+          })),
+        },
+        alertTopicArn: props.alertTopicArn,
+      },
     });
     this.stateMachine = new SfnStateMachine(this, 'drain', {
       name,

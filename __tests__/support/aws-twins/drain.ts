@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Emulator } from '../../../emulator/moto';
 import { StateMachine, type StateMachineDefinition } from '../../../local/step-functions';
+import { maintenanceStatement } from '../../../stacks/constructs/maintenance';
 import { MAX_RECEIVE_COUNT } from '../../../stacks/constructs/serialization';
 import type { AslState } from '../../../workflow/definition';
 import {
@@ -24,6 +25,7 @@ import {
   type DrainDefinition,
   LOCK_ID,
 } from '../../../workflow/drain-definition';
+import { MANAGED_TABLES } from '../../../workflow/tables';
 import { TaskError } from './errors';
 import { LocalStepFunctions } from './step-functions';
 
@@ -89,12 +91,17 @@ export class DrainAccount {
   readonly drainArn = this.stepFunctions.stateMachineArn('agent-etl-test-drain');
   readonly pipelineArn = this.stepFunctions.stateMachineArn('agent-etl-test-pipeline');
   readonly runFailedArn = 'arn:aws:lambda:us-east-1:123456789012:function:agent-etl-test-run-failed';
+  readonly alertTopicArn = 'arn:aws:sns:us-east-1:123456789012:agent-etl-test-alerts';
   /** Test hooks: replace to inject a fault or a race (looked up at each call). */
   readonly hooks: {
     receive: (input: Record<string, unknown>) => Promise<unknown>;
     deleteMessage: (input: Record<string, unknown>) => Promise<unknown>;
     startChild: (input: { StateMachineArn: string; Name?: string; Input?: unknown }) => Promise<unknown>;
+    /** Athena's StartQueryExecution (.sync) for maintenance statements; a test answers it. */
+    athena: (input: { QueryString: string; WorkGroup: string }) => Promise<unknown>;
   };
+  /** What the drain published to the alert topic (SNS Publish requests). */
+  readonly published: Record<string, unknown>[] = [];
   private machine?: StateMachine;
   private handlers: Record<string, Handler> = {};
   private noWait: Record<string, number> = {};
@@ -116,6 +123,9 @@ export class DrainAccount {
         asTask('Sqs', () => sqs.send(new ReceiveMessageCommand({ ...input, WaitTimeSeconds: 0 } as never))),
       deleteMessage: (input) => asTask('Sqs', () => sqs.send(new DeleteMessageCommand(input as never))),
       startChild: (input) => runChild(input),
+      athena: async (input) => {
+        throw new Error(`this test answers no Athena query (${input.QueryString})`);
+      },
     };
   }
 
@@ -176,6 +186,21 @@ export class DrainAccount {
       pipelineExecutionArnPrefix: this.pipelineArn.replace(':stateMachine:', ':execution:'),
       pipelineTimeoutSeconds: this.options.pipelineTimeoutSeconds,
       runFailedFunctionArn: this.runFailedArn,
+      maintenance: {
+        workGroup: 'agent-etl-test',
+        database: 'agent_etl_test',
+        statements: {
+          optimize: MANAGED_TABLES.map((table) => ({
+            table: table.name,
+            query: maintenanceStatement('optimize', table),
+          })),
+          vacuum: MANAGED_TABLES.map((table) => ({
+            table: table.name,
+            query: maintenanceStatement('vacuum', table),
+          })),
+        },
+        alertTopicArn: this.alertTopicArn,
+      },
     });
 
   private build(): void {
@@ -201,6 +226,12 @@ export class DrainAccount {
         return { ExecutionArn: run.executionArn, StartDate: new Date().toISOString() };
       },
       [DRAIN_RESOURCES.receiveMessage]: (input) => this.hooks.receive(input),
+      [DRAIN_RESOURCES.athenaQuery]: (input) => this.hooks.athena(input),
+      [DRAIN_RESOURCES.snsPublish]: async (input: Record<string, unknown>) => {
+        if (input.TopicArn !== this.alertTopicArn) throw new Error(`no topic ${input.TopicArn}`);
+        this.published.push(input);
+        return { MessageId: randomUUID() };
+      },
       [DRAIN_RESOURCES.deleteMessage]: (input) => this.hooks.deleteMessage(input),
       [DRAIN_RESOURCES.getQueueAttributes]: (input) =>
         asTask('Sqs', () => sqs.send(new GetQueueAttributesCommand(input))),
