@@ -554,6 +554,39 @@ describe('drills: every failure path through the drain leaves no object lost and
   });
 });
 
+describe('drills: a completion event that fails', () => {
+  test('through the drain: the run stays SUCCEEDED and counts, the message is deleted, the alert goes out, the next object runs', async () => {
+    await withLake(async (lake, dir) => {
+      const objects = generatedFiles(dir, 2);
+      const pipeline = localPipeline(lake, dir, objects);
+      const world = await account(lake, async (input, name) => {
+        if (input.key !== 'part-0.csv') return pipeline(input, name);
+        process.env.AGENT_ETL_FAULT = 'EmitRunSucceeded:before';
+        try {
+          return await pipeline(input, name);
+        } finally {
+          delete process.env.AGENT_ETL_FAULT;
+        }
+      });
+      for (const key of objects.keys()) await world.objectCreated(pending(key), false);
+      const drain = world.start();
+      expect(await drain.result).toBe('SUCCEEDED');
+      const children = world.stepFunctions.executionsOf(world.pipelineArn);
+      expect(children.map((child) => child.Status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      expect(drain.states).not.toContain(S.undoChild);
+      const rows = await runRows(lake);
+      expect(rows.map((row) => row.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      const alerts = readFileSync(join(lake.paths.outbox, 'notifications.jsonl'), 'utf8').trim().split('\n');
+      expect(alerts.map((line) => JSON.parse(line).attributes)).toEqual([
+        { kind: 'completion-event-failed' },
+      ]);
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+      expect(await world.lock()).toBeUndefined();
+      expect(await dataExports(lake)).toEqual(await cleanRun(objects, ['part-0.csv', 'part-1.csv']));
+    });
+  });
+});
+
 describe('drills: table maintenance runs under the lock', () => {
   test('maintenance queued during a run waits for the lock: every statement runs between two children, never during one', async () => {
     await withLake(async (lake, dir) => {
