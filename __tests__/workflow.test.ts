@@ -200,6 +200,8 @@ describe('the strict Athena twin refuses what Athena refuses', () => {
     ['a parameter over 1,024 characters', 'select * from t where a = ?', [`'${'x'.repeat(1100)}'`]],
     ['an empty ExecutionParameters list', 'select 1', []],
     ['a query string over 262,144 characters', `select '${'x'.repeat(262_200)}'`, undefined],
+    // 100,000 characters, 300,000 bytes: Athena counts bytes.
+    ['a query string over 262,144 bytes of UTF-8', `select '${'東'.repeat(100_000)}'`, undefined],
     ['an unfilled template value', "select from_utf8(from_base64('{run_id}'))", undefined],
   ])('%s', (_, sql, parameters) => {
     expect(() =>

@@ -1,12 +1,80 @@
 import './polyfills';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 
-export {
-  ExecutionAbortedError,
-  ExecutionError,
-  StateMachine,
-  type StateMachineDefinition,
-} from 'aws-local-stepfunctions';
+export type { StateMachineDefinition } from 'aws-local-stepfunctions';
+
+type Library = typeof import('aws-local-stepfunctions');
+
+/**
+ * aws-local-stepfunctions 3.0, patched where it departs from AWS's intrinsic functions
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html):
+ * - States.Base64Encode/Base64Decode use `btoa`/`atob`, which take Latin-1 only ("Invalid character"
+ *   for 東京, a wrong byte for é); AWS encodes the string's UTF-8 bytes.
+ * - Every intrinsic's string result had all its backslashes removed, a value's included (a key
+ *   `back\slash.csv` became `backslash.csv`); AWS treats a backslash as an escape only inside a string
+ *   literal argument ("Reserved characters in intrinsic functions": ' { } \ are escaped with \). Here
+ *   literal arguments are unescaped, States.Format's template honours its escapes, values pass as they are.
+ * Each patch must match the library's text exactly once, or loading fails: a new version of the
+ * library is checked again rather than silently left unpatched.
+ */
+const PATCHES: readonly { readonly find: string; readonly replace: string }[] = [
+  { find: 'return btoa(str);', replace: 'return Buffer.from(str, "utf8").toString("base64");' },
+  { find: 'return atob(str);', replace: 'return Buffer.from(str, "base64").toString("utf8");' },
+  {
+    find: String.raw`    let result = this.execute(...parsedArgs);
+    if (typeof result === "string") {
+      result = result.replaceAll("\\", "");
+    }
+    return result;`,
+    replace: String.raw`    const values = this.funcDefinition.name === "States.Format" ? parsedArgs : parsedArgs.map(
+      (value, i) => (args[i][0] === "'" ? value.replace(/\\(.)/gs, "$1") : value)
+    );
+    return this.execute(...values);`,
+  },
+  {
+    find: String.raw`    const placeholdersNumber = templateStr.match(/\{\}/g)?.length ?? 0;
+    if (placeholdersNumber !== placeholderValues.length) {`,
+    replace: String.raw`    let formatted = "";
+    let used = 0;
+    for (let k = 0; k < templateStr.length; k++) {
+      if (templateStr[k] === "\\" && k + 1 < templateStr.length) {
+        formatted += templateStr[++k];
+      } else if (templateStr[k] === "{" && templateStr[k + 1] === "}") {
+        formatted += used < placeholderValues.length ? String(placeholderValues[used]) : "{}";
+        used++;
+        k++;
+      } else {
+        formatted += templateStr[k];
+      }
+    }
+    if (used === placeholderValues.length) return formatted;
+    {`,
+  },
+];
+
+function loadPatchedLibrary(): Library {
+  const file = require.resolve('aws-local-stepfunctions');
+  let source = readFileSync(file, 'utf8');
+  for (const { find, replace } of PATCHES) {
+    const at = source.indexOf(find);
+    if (at < 0 || source.indexOf(find, at + 1) >= 0) {
+      throw new Error(`local/step-functions.ts: a patch does not match ${file} exactly once: ${find}`);
+    }
+    source = source.slice(0, at) + replace + source.slice(at + find.length);
+  }
+  // Evaluated as CommonJS in this realm (so the polyfills above apply to it), its own dependencies
+  // required from where the library sits.
+  const loaded = { exports: {} };
+  const wrapper = new Function('exports', 'require', 'module', '__filename', '__dirname', source);
+  wrapper(loaded.exports, createRequire(file), loaded, file, dirname(file));
+  return loaded.exports as Library;
+}
+
+const library = loadPatchedLibrary();
+export const { ExecutionAbortedError, ExecutionError, StateMachine } = library;
+export type StateMachine = InstanceType<Library['StateMachine']>;
 
 /**
  * Step Functions passes at most 256 KiB of UTF-8 between states: a state whose input (after its
