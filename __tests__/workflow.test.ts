@@ -1,6 +1,5 @@
-import '../local/polyfills';
 import aslValidator from 'asl-validator';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from '../local/step-functions';
 import { checkPutEvents, checkStartJobRun, checkStartQueryExecution } from '../local/strict-twin';
 import {
   ALERT_EVENT_FAILED_STATE,

@@ -1,6 +1,5 @@
-import '../../local/polyfills';
 import validateAsl from 'asl-validator';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from '../../local/step-functions';
 import { checkStartJobRun, checkStartQueryExecution } from '../../local/strict-twin';
 import { STATE_KEY_ALIAS } from '../../stacks/config';
 import { COMPLETION_EVENT, GLUE_JOB_ARGUMENTS, LOAD_STATE } from '../../workflow/definition';
