@@ -28,10 +28,12 @@ const PIPELINE_TIMEOUT = buildDefinition(LOCAL_RESOURCES).TimeoutSeconds;
 const S = DRAIN_STATES;
 
 let emulator: Emulator;
+const accounts: DrainAccount[] = [];
 beforeAll(async () => {
   emulator = await startEmulator();
 });
 afterAll(async () => {
+  for (const opened of accounts) opened.close();
   await emulator?.stop();
 });
 
@@ -86,6 +88,7 @@ async function account(
     runPipeline: (input, name) => child(input as PendingObject, name),
     runFailed: lambda(handler),
   });
+  accounts.push(world);
   return world;
 }
 

@@ -249,9 +249,11 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
   let interrupt = () => {};
   if (options.interruptAt !== undefined) {
     if (!handlers[options.interruptAt]) throw new Error(`interruptAt: no Task state ${options.interruptAt}`);
-    handlers[options.interruptAt] = () => {
+    // Aborted before the state's work; the library stops at the end of this state (no Retry or Catch
+    // does work: this handler is all they call), and its timers are cleared.
+    handlers[options.interruptAt] = async () => {
       interrupt();
-      return new Promise<never>(() => {});
+      throw new Error(`interrupted before ${options.interruptAt}`);
     };
   }
 

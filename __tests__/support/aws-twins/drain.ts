@@ -339,6 +339,12 @@ export class DrainAccount {
     };
   }
 
+  /** Closes the SDK clients' connections to the emulator. */
+  close(): void {
+    this.dynamodb.destroy();
+    this.sqs.destroy();
+  }
+
   /** Takes every visible message of the dead-letter queue and returns the bodies. */
   async deadLetters(): Promise<string[]> {
     const answer = await this.sqs.send(
