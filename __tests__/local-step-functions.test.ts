@@ -75,6 +75,45 @@ describe('the local Step Functions runner enforces the 256 KiB state-data limit 
   });
 });
 
+describe("a Map's collected iteration outputs count toward the limit", () => {
+  const mapOfCauses = (count: number) => ({
+    StartAt: 'Items',
+    States: {
+      Items: {
+        Type: 'Pass',
+        Result: Array.from({ length: count }, (_, i) => i),
+        ResultPath: '$.items',
+        Next: 'Batch',
+      },
+      Batch: {
+        Type: 'Map',
+        ItemsPath: '$.items',
+        MaxConcurrency: 1,
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'INLINE' },
+          StartAt: 'Failed',
+          States: { Failed: { Type: 'Pass', Result: { Cause: 'y'.repeat(30_000) }, End: true } },
+        },
+        ResultPath: null,
+        Catch: caughtIntoRecovered,
+        End: true,
+      },
+      Recovered: { Type: 'Pass', End: true },
+    },
+  });
+
+  test('ten iterations with 30 KB causes: the Map fails the execution even with ResultPath null (the shape the drain no longer has)', async () => {
+    expect(await run(mapOfCauses(10))).toEqual({
+      error: DATA_LIMIT_EXCEEDED,
+      cause: expect.stringMatching(/'Batch' result of 300\d{3} bytes/),
+    });
+  });
+
+  test('eight iterations fit', async () => {
+    expect(await run(mapOfCauses(8))).toEqual({ output: { items: [0, 1, 2, 3, 4, 5, 6, 7] } });
+  });
+});
+
 /** The value of one Pass state's Parameters field, evaluated by the local runner. */
 async function evaluate(expression: string, input: Record<string, unknown>): Promise<unknown> {
   const machine = new StateMachine(

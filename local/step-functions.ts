@@ -8,10 +8,20 @@ export type { StateMachineDefinition } from 'aws-local-stepfunctions';
 type Library = typeof import('aws-local-stepfunctions');
 
 /**
- * aws-local-stepfunctions 3.0, patched where it departs from AWS's intrinsic functions
+ * Step Functions passes at most 256 KiB of UTF-8 between states: a state whose input (after its
+ * Parameters) or output is larger fails the execution with States.DataLimitExceeded, which `States.ALL`
+ * does not catch (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html, "Maximum input
+ * or output size for a task, state, or execution"; https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html,
+ * "States.DataLimitExceeded" and "States.ALL"). aws-local-stepfunctions 3.0 has no such limit.
+ */
+export const MAX_STATE_DATA_BYTES = 256 * 1024;
+
+/**
+ * aws-local-stepfunctions 3.0, patched where it departs from AWS, chiefly in its intrinsic functions
  * (https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html):
  * - States.Base64Encode/Base64Decode use `btoa`/`atob`, which take Latin-1 only ("Invalid character"
  *   for 東京, a wrong byte for é); AWS encodes the string's UTF-8 bytes.
+ * - A Map's result (the array of its iterations' outputs) was not held to the 256 KiB state-data limit.
  * - Every intrinsic's string result had all its backslashes removed, a value's included (a key
  *   `back\slash.csv` became `backslash.csv`); AWS treats a backslash as an escape only inside a string
  *   literal argument ("Reserved characters in intrinsic functions": ' { } \ are escaped with \). Here
@@ -52,6 +62,21 @@ const PATCHES: readonly { readonly find: string; readonly replace: string }[] = 
     if (used === placeholderValues.length) return formatted;
     {`,
   },
+  {
+    // A Map's result (the array of its iterations' outputs) is a state result like any other, held to
+    // the same 256 KiB before its ResultSelector and ResultPath apply.
+    find: String.raw`      const result = await Promise.all(processedItemsPromise);
+      return this.buildExecutionResult(result);`,
+    replace: String.raw`      const result = await Promise.all(processedItemsPromise);
+      const bytes = Buffer.byteLength(JSON.stringify(result), "utf8");
+      if (bytes > ${MAX_STATE_DATA_BYTES}) {
+        throw Object.assign(
+          new Error("The state/task '" + this.stateName + "' result of " + bytes + " bytes exceeds the maximum number of bytes service limit (${MAX_STATE_DATA_BYTES})."),
+          { name: "States.DataLimitExceeded", isCatchable: false, isRetryable: false }
+        );
+      }
+      return this.buildExecutionResult(result);`,
+  },
 ];
 
 function loadPatchedLibrary(): Library {
@@ -75,15 +100,6 @@ function loadPatchedLibrary(): Library {
 const library = loadPatchedLibrary();
 export const { ExecutionAbortedError, ExecutionError, StateMachine } = library;
 export type StateMachine = InstanceType<Library['StateMachine']>;
-
-/**
- * Step Functions passes at most 256 KiB of UTF-8 between states: a state whose input (after its
- * Parameters) or output is larger fails the execution with States.DataLimitExceeded, which `States.ALL`
- * does not catch (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html, "Maximum input
- * or output size for a task, state, or execution"; https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html,
- * "States.DataLimitExceeded" and "States.ALL"). aws-local-stepfunctions 3.0 has no such limit.
- */
-export const MAX_STATE_DATA_BYTES = 256 * 1024;
 
 export const DATA_LIMIT_EXCEEDED = 'States.DataLimitExceeded';
 
@@ -127,8 +143,7 @@ type Execute = (
  * private `execute` of StateMachine, which reports each state's input as it enters and its output as it
  * leaves to the execution's event logger; an error thrown there fails the execution outside any Catch,
  * as AWS fails it. The check wraps that logger, once per execution, for every StateMachine in the process.
- * Not checked: the raw result array a Map collects before its ResultPath (the project's definitions have
- * no Map; the drain takes one message per round).
+ * A Map's raw result array is checked by the last patch above, before its ResultPath applies.
  */
 const prototype = StateMachine.prototype as unknown as { execute: Execute; payloadLimitInstalled?: true };
 if (!prototype.payloadLimitInstalled) {
