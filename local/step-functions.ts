@@ -65,9 +65,9 @@ const PATCHES: readonly { readonly find: string; readonly replace: string }[] = 
   {
     // A Map's result (the array of its iterations' outputs) is a state result like any other, held to
     // the same 256 KiB before its ResultSelector and ResultPath apply.
-    find: String.raw`      const result = await Promise.all(processedItemsPromise);
+    find: `      const result = await Promise.all(processedItemsPromise);
       return this.buildExecutionResult(result);`,
-    replace: String.raw`      const result = await Promise.all(processedItemsPromise);
+    replace: `      const result = await Promise.all(processedItemsPromise);
       const bytes = Buffer.byteLength(JSON.stringify(result), "utf8");
       if (bytes > ${MAX_STATE_DATA_BYTES}) {
         throw Object.assign(
