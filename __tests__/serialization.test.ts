@@ -1,84 +1,95 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { generateEvents } from '../cli/generate';
+import { type Emulator, startEmulator } from '../emulator/moto';
+import { INTERRUPTED_CAUSE } from '../handlers/run-failed/backstop';
+import { createRunFailedHandler } from '../handlers/run-failed/handler';
 import type { Lake } from '../local/lake';
 import { LOCAL_BUCKET, LOCAL_RESOURCES, runFile } from '../local/runner';
+import { StrictAthenaEngine } from '../local/strict-twin';
+import { maintenanceStatement } from '../stacks/constructs/maintenance';
+import { MAX_RECEIVE_COUNT } from '../stacks/constructs/serialization';
 import { buildDefinition } from '../workflow/definition';
 import {
-  buildDrainDefinition,
-  CHILD_NOT_STARTED,
   DRAIN_STATES,
   LOCK_ID,
   MAX_ROUNDS_PER_EXECUTION,
-  RECEIVE_BATCH,
+  maintenanceMessage,
 } from '../workflow/drain-definition';
-import { LocalDrains } from './support/aws-twins/drain';
-import { LocalDynamoTable } from './support/aws-twins/dynamodb';
+import { FAILED_RUN_FILE, readSql, UNDO_STEPS } from '../workflow/steps';
+import { MANAGED_TABLES } from '../workflow/tables';
+import { DrainAccount } from './support/aws-twins/drain';
 import { TaskError } from './support/aws-twins/errors';
-import { LocalSqsQueue } from './support/aws-twins/sqs';
 import { LocalStepFunctions } from './support/aws-twins/step-functions';
 import { dataExports, ingest, withLake } from './support/lake';
 
-const TABLE = 'agent-etl-test-pipeline-lock';
-const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/agent-etl-test-pending-objects';
 const PIPELINE_TIMEOUT = buildDefinition(LOCAL_RESOURCES).TimeoutSeconds;
+const S = DRAIN_STATES;
+
+let emulator: Emulator;
+const accounts: DrainAccount[] = [];
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => {
+  for (const opened of accounts) opened.close();
+  await emulator?.stop();
+});
 
 interface PendingObject {
   readonly bucket: string;
   readonly key: string;
-  readonly etag?: string;
+  readonly etag: string;
 }
 
-/** The local account: lock table, pending-objects queue (with its DLQ), executions, and the drain. */
-function account(runPipeline: (input: PendingObject, executionArn: string) => Promise<unknown>) {
-  let clock = 1_000_000;
-  const now = () => clock;
-  const table = new LocalDynamoTable(TABLE, 'lock_id');
-  const deadLetterQueue = new LocalSqsQueue(`${QUEUE_URL}-dlq`, { visibilityTimeoutSeconds: 30, now });
-  const queue = new LocalSqsQueue(QUEUE_URL, {
-    visibilityTimeoutSeconds: 30,
-    maxReceiveCount: 3,
-    deadLetterQueue,
-    now,
+const pending = (key: string): PendingObject => ({ bucket: LOCAL_BUCKET, key, etag: `"${key.length}"` });
+
+/** Completion events the run-failed Lambda sent (EventBridge PutEvents in AWS). */
+type Sent = Record<string, unknown>[];
+
+/**
+ * An account whose run-failed Lambda is its real handler on the local lake (the strict twin in front of
+ * DuckDB), reading executions from the account's Step Functions; `child` runs each pipeline execution.
+ */
+async function account(
+  lake: Lake | undefined,
+  child: (input: PendingObject, name: string) => Promise<unknown>,
+  sent: Sent = [],
+  lambda: (handler: (payload: unknown) => Promise<unknown>) => (payload: unknown) => Promise<unknown> = (h) =>
+    h,
+): Promise<DrainAccount> {
+  let world: DrainAccount | undefined;
+  const handler = createRunFailedHandler(() => {
+    if (!lake) throw new Error('this test has no lake for the run-failed Lambda');
+    return {
+      engine: new StrictAthenaEngine(lake),
+      recordSql: readSql(FAILED_RUN_FILE),
+      undoSql: UNDO_STEPS.map((step) => readSql(step.file)),
+      describe: async (arn) => {
+        const described = await (world as DrainAccount).stepFunctions.describeExecution({
+          ExecutionArn: arn,
+        });
+        return {
+          input: described.Input,
+          startDate: new Date(described.StartDate),
+          status: described.Status,
+          error: described.Error,
+          cause: described.Cause,
+        };
+      },
+      putEvent: async (detail) => {
+        sent.push(detail);
+      },
+    };
   });
-  const stepFunctions = new LocalStepFunctions();
-  const pipelineArn = stepFunctions.stateMachineArn('agent-etl-test-pipeline');
-  const drainArn = stepFunctions.stateMachineArn('agent-etl-test-drain');
-  const definition = buildDrainDefinition({
-    lockTableName: TABLE,
-    queueUrl: QUEUE_URL,
-    pipelineStateMachineArn: pipelineArn,
+  world = await DrainAccount.create(emulator, {
     pipelineTimeoutSeconds: PIPELINE_TIMEOUT,
+    runPipeline: (input, name) => child(input as PendingObject, name),
+    runFailed: lambda(handler),
   });
-  const drains = new LocalDrains(
-    {
-      table,
-      queue,
-      stepFunctions,
-      drainStateMachineArn: drainArn,
-      runPipeline: (input, arn) => runPipeline(input as PendingObject, arn),
-    },
-    definition,
-  );
-  /** What the bronze rule does for one Object Created event: a message, then a drain execution. */
-  const objectCreated = (key: string, startDrain = true) => {
-    queue.sendMessage(JSON.stringify({ bucket: LOCAL_BUCKET, key, etag: `"${key.length}"` }));
-    return startDrain ? drains.start() : undefined;
-  };
-  const advance = (seconds: number) => {
-    clock += seconds * 1000;
-  };
-  return {
-    table,
-    queue,
-    deadLetterQueue,
-    stepFunctions,
-    pipelineArn,
-    drainArn,
-    drains,
-    objectCreated,
-    advance,
-  };
+  accounts.push(world);
+  return world;
 }
 
 /** Counts children running at once, and which objects ran. */
@@ -113,12 +124,18 @@ function generatedFiles(dir: string, count: number): Map<string, string> {
 }
 
 /**
- * The child pipeline: the bronze object (held in `objects`) written to a file named by its key, then
- * the real pipeline state machine on the local DuckDB lake. A FAILED run fails the child execution.
+ * The child pipeline: the bronze object (held in `objects`) written to a file named by its key, then the
+ * real pipeline state machine on the local lake, named as the drain named the child. A FAILED run fails
+ * the child execution; `interrupt` (by key) stops it as its timeout would, at that state.
  */
-function localPipeline(lake: Lake, dir: string, objects: Map<string, string>) {
+function localPipeline(
+  lake: Lake,
+  dir: string,
+  objects: Map<string, string>,
+  interrupt: Record<string, string> = {},
+) {
   let runs = 0;
-  return async (input: PendingObject) => {
+  return async (input: PendingObject, name: string) => {
     const content = objects.get(input.key);
     if (content === undefined) throw new TaskError('S3.NoSuchKey', `no object ${input.key}`);
     runs += 1;
@@ -126,108 +143,130 @@ function localPipeline(lake: Lake, dir: string, objects: Map<string, string>) {
     mkdirSync(inbox, { recursive: true });
     const file = join(inbox, input.key);
     writeFileSync(file, content);
-    const run = await runFile(lake, file, { key: input.key });
+    const interruptAt = interrupt[input.key];
+    if (interruptAt) {
+      await runFile(lake, file, { key: input.key, runId: name, interruptAt }).catch(() => undefined);
+      throw new TaskError('States.Timeout', `the execution timed out in ${interruptAt}`);
+    }
+    const run = await runFile(lake, file, { key: input.key, runId: name });
     if (run.status === 'FAILED') throw new TaskError('RunFailed', run.error ?? 'failed');
     return { runId: run.runId, status: run.status };
   };
 }
 
+/** Exports of the same objects run one after another by `agent-etl run`, in a lake of their own. */
+async function cleanRun(objects: Map<string, string>, keys: readonly string[]) {
+  return withLake(async (sequential, seqDir) => {
+    const files = keys.map((key) => {
+      const file = join(seqDir, key);
+      writeFileSync(file, objects.get(key) ?? '');
+      return file;
+    });
+    await ingest(sequential, ...files);
+    return dataExports(sequential);
+  });
+}
+
+async function runRows(lake: Lake) {
+  return lake.query(
+    'select run_id, source_object, status, error from pipeline_runs order by started_at, source_object',
+  );
+}
+
 const lastState = (states: readonly string[]) => states.at(-1);
 
-describe('serialized runs: concurrent drains of the real drain definition', () => {
+describe('serialized runs: concurrent drains of the real drain definition, lock and queue in moto', () => {
   test('a burst of objects with a drain each: one child at a time, each object once, the queue empty, exports equal sequential runs', async () => {
     await withLake(async (lake, dir) => {
       const objects = generatedFiles(dir, 5);
       const keys = [...objects.keys()];
       const { probe, around } = concurrencyProbe();
       const pipeline = localPipeline(lake, dir, objects);
-      const world = account((input) => around(input.key, () => pipeline(input)));
+      const world = await account(lake, (input, name) => around(input.key, () => pipeline(input, name)));
       const late = 'late.csv';
       objects.set(late, objects.get('part-0.csv')?.replaceAll('2024', '2025') ?? '');
 
       // The race the re-check closes: an object lands (and its drain runs to the end) after the holder's
       // last empty receive, before the holder lets go of the lock.
-      const receive = world.queue.receiveMessage;
+      const receive = world.hooks.receive;
       let lateDrain: Promise<string> | undefined;
-      Object.assign(world.queue, {
-        receiveMessage: async (input: Parameters<typeof receive>[0]) => {
-          const answer = await receive(input);
-          if (!answer.Messages && !lateDrain) {
-            lateDrain = world.objectCreated(late)?.result;
-            await lateDrain;
-          }
-          return answer;
-        },
-      });
-      for (const key of keys) world.objectCreated(key);
-      await world.drains.settled();
+      world.hooks.receive = async (input) => {
+        const answer = (await receive(input)) as { Messages?: unknown[] };
+        if (!answer.Messages && !lateDrain) {
+          lateDrain = (await world.objectCreated(pending(late)))?.result;
+          await lateDrain;
+        }
+        return answer;
+      };
+      for (const key of keys) await world.objectCreated(pending(key));
+      await world.settled();
 
       expect(probe.max).toBe(1);
       expect([...probe.ran].sort()).toEqual([...keys, late].sort());
-      const runs = world.drains.runs;
+      const runs = world.runs;
       expect(await Promise.all(runs.map((run) => run.result))).toEqual(runs.map(() => 'SUCCEEDED'));
       const endings = runs.map((run) => lastState(run.states));
-      expect(endings.filter((state) => state === DRAIN_STATES.drained)).toHaveLength(1);
-      expect(endings.filter((state) => state === DRAIN_STATES.anotherHolds)).toHaveLength(runs.length - 1);
+      expect(endings.filter((state) => state === S.drained)).toHaveLength(1);
+      expect(endings.filter((state) => state === S.anotherHolds)).toHaveLength(runs.length - 1);
       // The holder let go, saw the late object in the queue, took the lock again and ran it.
-      const holder = runs.find((run) => lastState(run.states) === DRAIN_STATES.drained);
-      const afterRecheck = holder?.states.slice(holder.states.indexOf(DRAIN_STATES.recheck) + 1);
-      expect(afterRecheck?.slice(0, 2)).toEqual([DRAIN_STATES.arrived, DRAIN_STATES.acquire]);
-      expect(world.queue.counts()).toEqual({ visible: 0, inFlight: 0 });
-      expect(world.deadLetterQueue.bodies()).toEqual([]);
-      expect(world.table.peek(LOCK_ID)).toBeUndefined();
+      const holder = runs.find((run) => lastState(run.states) === S.drained);
+      const afterRecheck = holder?.states.slice(holder.states.indexOf(S.recheck) + 1);
+      expect(afterRecheck?.slice(0, 2)).toEqual([S.arrived, S.acquire]);
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+      expect(await world.deadLetters()).toEqual([]);
+      expect(await world.lock()).toBeUndefined();
       const children = world.stepFunctions.executionsOf(world.pipelineArn);
       expect(children.map((child) => child.Status)).toEqual(children.map(() => 'SUCCEEDED'));
       expect(children).toHaveLength(keys.length + 1);
-      const [audit] = await lake.query("select count(*) as n from pipeline_runs where status = 'SUCCEEDED'");
-      expect(Number(audit?.n)).toBe(keys.length + 1);
+      const audit = await runRows(lake);
+      expect(audit.map((row) => row.status)).toEqual(audit.map(() => 'SUCCEEDED'));
+      expect(audit.map((row) => row.run_id).sort()).toEqual(children.map((child) => child.Name).sort());
 
-      const drained = await dataExports(lake);
-      await withLake(async (sequential, seqDir) => {
-        const files = probe.ran.map((key) => {
-          const file = join(seqDir, key);
-          writeFileSync(file, objects.get(key) ?? '');
-          return file;
-        });
-        await ingest(sequential, ...files);
-        expect(drained).toEqual(await dataExports(sequential));
-      });
+      expect(await dataExports(lake)).toEqual(await cleanRun(objects, probe.ran));
     });
   });
 
-  test('a lock whose holder died is taken over; its hidden messages come back and run once', async () => {
+  test('a lock whose holder died is taken over; the message it hid comes back and runs once (the sweep finds it)', async () => {
     const ran: string[] = [];
-    const world = account(async (input) => {
+    const world = await account(undefined, async (input) => {
       ran.push(input.key);
       return {};
     });
     const dead = world.stepFunctions.start(world.drainArn, 'dead-drain', {});
     world.stepFunctions.finish(dead, 'FAILED', { error: 'States.Runtime', cause: 'killed' });
-    await world.table.putItem({
-      TableName: TABLE,
-      Item: { lock_id: { S: LOCK_ID }, holder: { S: dead }, started_at: { S: '2026-01-01T00:00:00Z' } },
-    });
-    for (const key of ['a.csv', 'b.csv', 'c.csv']) world.objectCreated(key, false);
-    // The dead drain had received two messages; they stay hidden until their visibility timeout ends.
-    await world.queue.receiveMessage({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 2, VisibilityTimeout: 60 });
+    await world.dynamodb.send(
+      new (await import('@aws-sdk/client-dynamodb')).PutItemCommand({
+        TableName: world.tableName,
+        Item: { lock_id: { S: LOCK_ID }, holder: { S: dead }, started_at: { S: '2026-01-01T00:00:00Z' } },
+      }),
+    );
+    for (const key of ['a.csv', 'b.csv']) await world.objectCreated(pending(key), false);
+    // The dead drain had received one message (one at a time); it stays hidden for its visibility
+    // timeout (here 1 s standing for the drain's one child timeout).
+    const hidden = await world.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: world.queueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 1 }),
+    );
+    const hiddenKey = JSON.parse(hidden.Messages?.[0]?.Body ?? '{}').key;
 
-    const first = world.drains.start();
-    await world.drains.settled();
-    expect(first.states).toContain(DRAIN_STATES.takeOver);
-    expect(ran).toEqual(['c.csv']);
-    expect(world.queue.counts()).toEqual({ visible: 0, inFlight: 2 });
+    const first = world.start();
+    await world.settled();
+    expect(first.states).toContain(S.takeOver);
+    expect(ran).toEqual(['a.csv', 'b.csv'].filter((key) => key !== hiddenKey));
+    expect(await world.counts()).toEqual({ visible: 0, inFlight: 1 });
 
-    world.advance(61);
-    world.drains.start();
-    await world.drains.settled();
-    expect(ran.sort()).toEqual(['a.csv', 'b.csv', 'c.csv']);
-    expect(world.queue.counts()).toEqual({ visible: 0, inFlight: 0 });
-    expect(world.table.peek(LOCK_ID)).toBeUndefined();
+    // No upload follows: the sweep's next drain finds the stranded message once it is visible again.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const sweep = world.start();
+    await world.settled();
+    expect(await sweep.result).toBe('SUCCEEDED');
+    expect(ran.sort()).toEqual(['a.csv', 'b.csv']);
+    expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+    expect(await world.lock()).toBeUndefined();
   });
 
   test('a lock whose holder is running is left alone, and the drain ends without touching the queue', async () => {
     const ran: string[] = [];
-    const world = account(async (input) => {
+    const world = await account(undefined, async (input) => {
       ran.push(input.key);
       return {};
     });
@@ -237,86 +276,89 @@ describe('serialized runs: concurrent drains of the real drain definition', () =
       holder: { S: holder },
       started_at: { S: '2026-01-01T00:00:00Z' },
     };
-    await world.table.putItem({ TableName: TABLE, Item: lock });
-    const drain = world.objectCreated('a.csv');
+    const { PutItemCommand } = await import('@aws-sdk/client-dynamodb');
+    await world.dynamodb.send(new PutItemCommand({ TableName: world.tableName, Item: lock }));
+    const drain = await world.objectCreated(pending('a.csv'));
     expect(await drain?.result).toBe('SUCCEEDED');
     expect(drain?.states).toEqual([
-      DRAIN_STATES.init,
-      DRAIN_STATES.acquire,
-      DRAIN_STATES.readLock,
-      DRAIN_STATES.lockPresent,
-      DRAIN_STATES.describeHolder,
-      DRAIN_STATES.holderAlive,
-      DRAIN_STATES.anotherHolds,
+      S.init,
+      S.acquire,
+      S.readLock,
+      S.lockPresent,
+      S.describeHolder,
+      S.holderAlive,
+      S.anotherHolds,
     ]);
     expect(ran).toEqual([]);
-    expect(world.queue.counts()).toEqual({ visible: 1, inFlight: 0 });
-    expect(world.table.peek(LOCK_ID)).toEqual(lock);
+    expect(await world.counts()).toEqual({ visible: 1, inFlight: 0 });
+    expect(await world.lock()).toEqual(lock);
   });
 
-  test('a failing child does not stop the drain: it records its FAILED run, the rest run, the lock is released', async () => {
+  test('a failing child does not stop the drain: its FAILED run is recorded, the rest run, the lock is released', async () => {
     await withLake(async (lake, dir) => {
       const objects = generatedFiles(dir, 2);
       objects.set('empty.csv', '');
       const { probe, around } = concurrencyProbe();
       const pipeline = localPipeline(lake, dir, objects);
-      const world = account((input) => around(input.key, () => pipeline(input)));
-      const drains = ['part-0.csv', 'empty.csv', 'part-1.csv'].map((key) => world.objectCreated(key));
-      await world.drains.settled();
+      const world = await account(lake, (input, name) => around(input.key, () => pipeline(input, name)));
+      for (const key of ['part-0.csv', 'empty.csv', 'part-1.csv']) await world.objectCreated(pending(key));
+      await world.settled();
 
-      expect(await Promise.all(drains.map((drain) => drain?.result))).toEqual([
-        'SUCCEEDED',
-        'SUCCEEDED',
-        'SUCCEEDED',
-      ]);
+      expect(await Promise.all(world.runs.map((run) => run.result))).toEqual(
+        world.runs.map(() => 'SUCCEEDED'),
+      );
       expect(probe.max).toBe(1);
       expect(probe.ran).toEqual(['part-0.csv', 'empty.csv', 'part-1.csv']);
       const children = world.stepFunctions.executionsOf(world.pipelineArn);
       expect(children.map((child) => child.Status)).toEqual(['SUCCEEDED', 'FAILED', 'SUCCEEDED']);
       expect(children[1]?.Cause).toMatch(/empty/i);
-      const runs = await lake.query('select source_object, status from pipeline_runs order by started_at');
+      // The failed child is undone again under the lock (idempotent), before the next message.
+      const holder = world.runs.find((run) => lastState(run.states) === S.drained);
+      expect(holder?.states.filter((state) => state === S.undoChild)).toHaveLength(1);
+      const runs = await runRows(lake);
       expect(runs.map((run) => `${run.source_object} ${run.status}`)).toEqual([
         'bronze/part-0.csv SUCCEEDED',
         'bronze/empty.csv FAILED',
         'bronze/part-1.csv SUCCEEDED',
       ]);
-      expect(world.queue.counts()).toEqual({ visible: 0, inFlight: 0 });
-      expect(world.table.peek(LOCK_ID)).toBeUndefined();
+      expect(String(runs[1]?.error)).toMatch(/empty/i);
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+      expect(await world.lock()).toBeUndefined();
+      expect(await dataExports(lake)).toEqual(await cleanRun(objects, ['part-0.csv', 'part-1.csv']));
     });
   });
 
   test("the drain's own failure releases the lock and fails; the message is not lost", async () => {
-    const world = account(async () => ({}));
-    Object.assign(world.queue, {
-      deleteMessage: async () => {
-        throw new TaskError('Sqs.SqsException', 'Service unavailable');
-      },
-    });
-    world.objectCreated('a.csv', false);
-    const drain = world.drains.start();
+    const world = await account(undefined, async () => ({}));
+    world.hooks.deleteMessage = async () => {
+      throw new TaskError('Sqs.SqsException', 'Service unavailable');
+    };
+    await world.objectCreated(pending('a.csv'), false);
+    const drain = world.start();
     expect(await drain.result).toBe('FAILED');
-    expect(drain.states.slice(-2)).toEqual([DRAIN_STATES.releaseAfterFailure, DRAIN_STATES.failed]);
+    expect(drain.states.slice(-2)).toEqual([S.releaseAfterFailure, S.failed]);
     expect(world.stepFunctions.status(drain.executionArn)).toBe('FAILED');
-    expect(world.table.peek(LOCK_ID)).toBeUndefined();
-    expect(world.queue.counts()).toEqual({ visible: 0, inFlight: 1 });
-    expect(world.queue.bodies()).toHaveLength(1);
+    expect(await world.lock()).toBeUndefined();
+    expect(await world.counts()).toEqual({ visible: 0, inFlight: 1 });
   });
 
   test('a message received again after its run ended is deleted without a second run', async () => {
     const ran: string[] = [];
-    const world = account(async (input) => {
+    const world = await account(undefined, async (input) => {
       ran.push(input.key);
       return {};
     });
-    world.objectCreated('a.csv', false);
+    await world.objectCreated(pending('a.csv'), false);
     // A drain that ran this message's child to the end and died before DeleteMessage.
     const [message] =
       (
-        await world.queue.receiveMessage({
-          QueueUrl: QUEUE_URL,
-          MaxNumberOfMessages: 1,
-          VisibilityTimeout: 5,
-        })
+        await world.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: world.queueUrl,
+            MaxNumberOfMessages: 1,
+            VisibilityTimeout: 1,
+          }),
+        )
       ).Messages ?? [];
     const child = world.stepFunctions.start(
       world.pipelineArn,
@@ -324,193 +366,317 @@ describe('serialized runs: concurrent drains of the real drain definition', () =
       JSON.parse(message?.Body ?? '{}'),
     );
     world.stepFunctions.finish(child, 'SUCCEEDED', { output: {} });
-    world.advance(6);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
 
-    const drain = world.drains.start();
+    const drain = world.start();
     expect(await drain.result).toBe('SUCCEEDED');
+    expect(drain.states).toEqual(expect.arrayContaining([S.runPipeline, S.describeChild, S.deleteMessage]));
     expect(ran).toEqual([]);
     expect(world.stepFunctions.executionsOf(world.pipelineArn)).toHaveLength(1);
-    expect(world.queue.counts()).toEqual({ visible: 0, inFlight: 0 });
-  });
-
-  test('a child that could not start leaves its message in the queue for redelivery, the others run', async () => {
-    const ran: string[] = [];
-    const world = account(async (input) => {
-      ran.push(input.key);
-      return {};
-    });
-    const start = world.stepFunctions.start.bind(world.stepFunctions);
-    Object.assign(world.stepFunctions, {
-      start: (machine: string, name: string, input: PendingObject) => {
-        if (machine === world.pipelineArn && input.key === 'b.csv') {
-          throw new TaskError(CHILD_NOT_STARTED[0] ?? '', 'Execution limit exceeded');
-        }
-        return start(machine, name, input);
-      },
-    });
-    for (const key of ['a.csv', 'b.csv', 'c.csv']) world.objectCreated(key, false);
-    const drain = world.drains.start();
-    expect(await drain.result).toBe('SUCCEEDED');
-    expect(ran).toEqual(['a.csv', 'c.csv']);
-    expect(drain.states).toContain(DRAIN_STATES.keepMessage);
-    expect(world.queue.counts()).toEqual({ visible: 0, inFlight: 1 });
-    expect(world.queue.bodies().map((body) => JSON.parse(body).key)).toEqual(['b.csv']);
-    expect(world.table.peek(LOCK_ID)).toBeUndefined();
+    expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
   });
 
   test(`after ${MAX_ROUNDS_PER_EXECUTION} rounds a drain lets go and starts a successor, which finishes the queue`, async () => {
     const { probe, around } = concurrencyProbe();
-    const world = account((input) => around(input.key, async () => ({})));
-    const total = MAX_ROUNDS_PER_EXECUTION * RECEIVE_BATCH + 25;
-    for (let i = 0; i < total; i += 1) world.objectCreated(`object-${i}.csv`, false);
-    const first = world.drains.start();
-    await world.drains.settled();
+    const world = await account(undefined, (input) => around(input.key, async () => ({})));
+    const total = MAX_ROUNDS_PER_EXECUTION + 5;
+    for (let i = 0; i < total; i += 1) await world.objectCreated(pending(`object-${i}.csv`), false);
+    const first = world.start();
+    await world.settled();
 
-    expect(lastState(first.states)).toBe(DRAIN_STATES.handedOff);
-    expect(world.drains.runs).toHaveLength(2);
-    expect(lastState(world.drains.runs[1]?.states ?? [])).toBe(DRAIN_STATES.drained);
+    expect(lastState(first.states)).toBe(S.handedOff);
+    expect(world.runs).toHaveLength(2);
+    expect(lastState(world.runs[1]?.states ?? [])).toBe(S.drained);
     expect(probe.max).toBe(1);
     expect(new Set(probe.ran).size).toBe(total);
     expect(probe.ran).toHaveLength(total);
-    expect(world.queue.counts()).toEqual({ visible: 0, inFlight: 0 });
-    expect(world.table.peek(LOCK_ID)).toBeUndefined();
+    expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+    expect(await world.lock()).toBeUndefined();
+  }, 120_000);
+});
+
+describe('drills: every failure path through the drain leaves no object lost and gold as a clean run', () => {
+  test('a start error outside the retried ones (AccessDenied): the message is kept, recorded, alerted, and after 3 receives waits in the dead-letter queue', async () => {
+    await withLake(async (lake, dir) => {
+      const objects = generatedFiles(dir, 3);
+      const sent: Sent = [];
+      const pipeline = localPipeline(lake, dir, objects);
+      const world = await account(lake, pipeline, sent);
+      const startChild = world.hooks.startChild;
+      world.hooks.startChild = async (input) => {
+        if ((input.Input as PendingObject).key === 'part-1.csv') {
+          throw new TaskError(
+            'StepFunctions.AccessDeniedException',
+            'not authorized to perform states:StartExecution',
+          );
+        }
+        return startChild(input);
+      };
+      // Time compressed: the drain's one-child-timeout visibility stands as 1 s here.
+      const receive = world.hooks.receive;
+      world.hooks.receive = (input) => receive({ ...input, VisibilityTimeout: 1 });
+      for (const key of objects.keys()) await world.objectCreated(pending(key), false);
+
+      const drain = world.start();
+      expect(await drain.result).toBe('SUCCEEDED');
+      expect(drain.states).toEqual(expect.arrayContaining([S.recordNotStarted, S.keepMessage]));
+      // The object was neither run nor dropped: its message is in flight, its attempt recorded and alerted.
+      const children = world.stepFunctions.executionsOf(world.pipelineArn);
+      expect(children.map((child) => (JSON.parse(child.Input) as PendingObject).key)).toEqual([
+        'part-0.csv',
+        'part-2.csv',
+      ]);
+      const rows = await runRows(lake);
+      const notStarted = rows.filter((row) => String(row.run_id).includes('-not-started-'));
+      expect(notStarted.map((row) => `${row.source_object} ${row.status}`)).toEqual([
+        'bronze/part-1.csv FAILED',
+      ]);
+      expect(String(notStarted[0]?.error)).toMatch(
+        /RunPipeline: StepFunctions.AccessDeniedException: not authorized/,
+      );
+      expect(sent).toEqual([
+        expect.objectContaining({
+          status: 'FAILED',
+          key: 'part-1.csv',
+          error: 'StepFunctions.AccessDeniedException',
+          execution_arn: drain.executionArn,
+        }),
+      ]);
+      expect((await world.counts()).visible + (await world.counts()).inFlight).toBe(1);
+
+      // Every later drain meets the same refusal; the redrive policy moves it on the receive after the last.
+      for (let attempt = 1; attempt <= MAX_RECEIVE_COUNT; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        expect(await world.start().result).toBe('SUCCEEDED');
+      }
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+      expect((await world.deadLetters()).map((body) => JSON.parse(body).key)).toEqual(['part-1.csv']);
+      expect(sent).toHaveLength(MAX_RECEIVE_COUNT);
+      expect(await world.lock()).toBeUndefined();
+      expect(await dataExports(lake)).toEqual(await cleanRun(objects, ['part-0.csv', 'part-2.csv']));
+    });
+  });
+
+  test('a child that times out half-merged is undone under the lock before the next message; its row FAILED as interrupted', async () => {
+    await withLake(async (lake, dir) => {
+      const objects = generatedFiles(dir, 3);
+      const { probe, around } = concurrencyProbe();
+      // part-1 stops after MergeIntervals committed: gold holds its intervals, nothing undid them.
+      const pipeline = localPipeline(lake, dir, objects, { 'part-1.csv': 'MergeWeeklySummary' });
+      const world = await account(lake, (input, name) => around(input.key, () => pipeline(input, name)));
+      const halfMerged: unknown[] = [];
+      const startChild = world.hooks.startChild;
+      world.hooks.startChild = async (input) => {
+        if ((input.Input as PendingObject).key === 'part-2.csv') {
+          halfMerged.push(
+            ...(await lake.query("select run_id, status from pipeline_runs where status = 'RUNNING'")),
+          );
+        }
+        return startChild(input);
+      };
+      for (const key of objects.keys()) await world.objectCreated(pending(key), false);
+      const drain = world.start();
+      expect(await drain.result).toBe('SUCCEEDED');
+
+      const children = world.stepFunctions.executionsOf(world.pipelineArn);
+      expect(children.map((child) => child.Status)).toEqual(['SUCCEEDED', 'TIMED_OUT', 'SUCCEEDED']);
+      // By the time the next child started, the interrupted run was closed (no RUNNING row left).
+      expect(halfMerged).toEqual([]);
+      const undo = drain.states.indexOf(S.undoChild);
+      expect(undo).toBeGreaterThan(drain.states.indexOf(S.describeChild));
+      expect(drain.states.slice(undo + 1, undo + 3)).toEqual([S.deleteMessage, S.nextRound]);
+      const rows = await runRows(lake);
+      expect(rows.map((row) => `${row.source_object} ${row.status}`)).toEqual([
+        'bronze/part-0.csv SUCCEEDED',
+        'bronze/part-1.csv FAILED',
+        'bronze/part-2.csv SUCCEEDED',
+      ]);
+      expect(String(rows[1]?.error)).toContain('Interrupted (execution TIMED_OUT)');
+      expect(String(rows[1]?.error)).toContain(INTERRUPTED_CAUSE);
+      expect(probe.max).toBe(1);
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+      expect(await world.lock()).toBeUndefined();
+      expect(await dataExports(lake)).toEqual(await cleanRun(objects, ['part-0.csv', 'part-2.csv']));
+    });
+  });
+
+  test('ten failing children with 30 KB causes leave the drain healthy (state data stays far under 256 KiB)', async () => {
+    await withLake(async (lake) => {
+      const world = await account(lake, async (input) => {
+        throw new TaskError('RunFailed', `${input.key}: ${'x'.repeat(30_000)}`);
+      });
+      for (let i = 0; i < 10; i += 1) await world.objectCreated(pending(`bad-${i}.csv`), false);
+      const drain = world.start();
+      expect(await drain.result).toBe('SUCCEEDED');
+      expect(drain.error).toBeUndefined();
+      const children = world.stepFunctions.executionsOf(world.pipelineArn);
+      expect(children.map((child) => child.Status)).toEqual(children.map(() => 'FAILED'));
+      expect(children).toHaveLength(10);
+      expect(drain.states.filter((state) => state === S.undoChild)).toHaveLength(10);
+      const rows = await runRows(lake);
+      expect(rows.map((row) => row.status)).toEqual(rows.map(() => 'FAILED'));
+      expect(rows).toHaveLength(10);
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+      expect(await world.lock()).toBeUndefined();
+    });
+  });
+
+  test('an undo that fails stops the drain (lock released, message kept) and is tried again on redelivery', async () => {
+    await withLake(async (lake, dir) => {
+      const objects = generatedFiles(dir, 2);
+      const pipeline = localPipeline(lake, dir, objects, { 'part-0.csv': 'MergeWeeklySummary' });
+      let failUndo = true;
+      const world = await account(lake, pipeline, [], (handler) => async (payload) => {
+        if (failUndo && typeof payload === 'object' && payload !== null && 'repair' in payload) {
+          throw Object.assign(new Error('Task timed out after 900.00 seconds'), { name: 'Sandbox.Timedout' });
+        }
+        return handler(payload);
+      });
+      const receive = world.hooks.receive;
+      world.hooks.receive = (input) => receive({ ...input, VisibilityTimeout: 1 });
+      await world.objectCreated(pending('part-0.csv'), false);
+      const first = world.start();
+      expect(await first.result).toBe('FAILED');
+      expect(first.states.slice(-3)).toEqual([S.undoChild, S.releaseAfterFailure, S.failed]);
+      expect(await world.lock()).toBeUndefined();
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 1 });
+
+      failUndo = false;
+      await world.objectCreated(pending('part-1.csv'), false);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const second = world.start();
+      expect(await second.result).toBe('SUCCEEDED');
+      // The redelivered message meets ExecutionAlreadyExists, the ended child is undone, then part-1 runs.
+      expect(world.stepFunctions.executionsOf(world.pipelineArn).map((child) => child.Status)).toEqual([
+        'TIMED_OUT',
+        'SUCCEEDED',
+      ]);
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+      expect(await dataExports(lake)).toEqual(await cleanRun(objects, ['part-1.csv']));
+    });
   });
 });
 
-describe('the local twins refuse what AWS refuses', () => {
-  const item = (holder: string) => ({ lock_id: { S: LOCK_ID }, holder: { S: holder } });
-
-  test('DynamoDB: conditional put, conditional delete, and the errors of a malformed request', async () => {
-    const table = new LocalDynamoTable(TABLE, 'lock_id');
-    await table.putItem({
-      TableName: TABLE,
-      Item: item('a'),
-      ConditionExpression: 'attribute_not_exists(lock_id)',
-    });
-    await expect(
-      table.putItem({
-        TableName: TABLE,
-        Item: item('b'),
-        ConditionExpression: 'attribute_not_exists(lock_id)',
-      }),
-    ).rejects.toMatchObject({ name: 'DynamoDB.ConditionalCheckFailedException' });
-    expect(table.peek(LOCK_ID)?.holder).toEqual({ S: 'a' });
-    const key = { lock_id: { S: LOCK_ID } };
-    await expect(
-      table.deleteItem({
-        TableName: TABLE,
-        Key: key,
-        ConditionExpression: 'holder = :me',
-        ExpressionAttributeValues: { ':me': { S: 'b' } },
-      }),
-    ).rejects.toMatchObject({ name: 'DynamoDB.ConditionalCheckFailedException' });
-    expect(table.peek(LOCK_ID)).toBeDefined();
-    await table.deleteItem({
-      TableName: TABLE,
-      Key: key,
-      ConditionExpression: 'holder = :me',
-      ExpressionAttributeValues: { ':me': { S: 'a' } },
-    });
-    expect(await table.getItem({ TableName: TABLE, Key: key, ConsistentRead: true })).toEqual({});
-    // A condition on an item that does not exist is false, as in DynamoDB.
-    await expect(
-      table.deleteItem({
-        TableName: TABLE,
-        Key: key,
-        ConditionExpression: 'holder = :me',
-        ExpressionAttributeValues: { ':me': { S: 'a' } },
-      }),
-    ).rejects.toMatchObject({ name: 'DynamoDB.ConditionalCheckFailedException' });
-
-    await expect(table.getItem({ TableName: 'other', Key: key })).rejects.toMatchObject({
-      name: 'DynamoDB.ResourceNotFoundException',
-    });
-    await expect(table.putItem({ TableName: TABLE, Item: { holder: { S: 'x' } } })).rejects.toMatchObject({
-      name: 'DynamoDB.ValidationException',
-    });
-    await expect(
-      table.deleteItem({ TableName: TABLE, Key: key, ConditionExpression: 'holder = :me' }),
-    ).rejects.toMatchObject({
-      name: 'DynamoDB.ValidationException',
-      message: expect.stringMatching(/not defined/),
-    });
-    await expect(
-      table.putItem({
-        TableName: TABLE,
-        Item: item('a'),
-        ConditionExpression: 'attribute_not_exists(lock_id)',
-        ExpressionAttributeValues: { ':unused': { S: 'x' } },
-      }),
-    ).rejects.toMatchObject({
-      name: 'DynamoDB.ValidationException',
-      message: expect.stringMatching(/unused/),
-    });
-    await expect(
-      table.putItem({ TableName: TABLE, Item: { ...item('a'), blob: { S: 'x'.repeat(400 * 1024) } } }),
-    ).rejects.toMatchObject({ name: 'DynamoDB.ValidationException', message: expect.stringMatching(/size/) });
-    await expect(
-      table.putItem({ TableName: TABLE, Item: item('a'), ConditionExpression: 'size(holder) > :n' }),
-    ).rejects.toThrow(/local DynamoDB twin evaluates/);
-  });
-
-  test('SQS: receive limits, visibility, receipt handles, redrive, attributes', async () => {
-    let clock = 0;
-    const dlq = new LocalSqsQueue(`${QUEUE_URL}-dlq`, { visibilityTimeoutSeconds: 30, now: () => clock });
-    const queue = new LocalSqsQueue(QUEUE_URL, {
-      visibilityTimeoutSeconds: 30,
-      maxReceiveCount: 2,
-      deadLetterQueue: dlq,
-      now: () => clock,
-    });
-    for (const [name, value] of [
-      ['MaxNumberOfMessages', 11],
-      ['MaxNumberOfMessages', 0],
-      ['VisibilityTimeout', 43_201],
-      ['WaitTimeSeconds', 21],
-    ] as const) {
-      await expect(queue.receiveMessage({ QueueUrl: QUEUE_URL, [name]: value })).rejects.toMatchObject({
-        name: 'Sqs.InvalidParameterValueException',
-        message: expect.stringContaining(name),
+describe('drills: a completion event that fails', () => {
+  test('through the drain: the run stays SUCCEEDED and counts, the message is deleted, the alert goes out, the next object runs', async () => {
+    await withLake(async (lake, dir) => {
+      const objects = generatedFiles(dir, 2);
+      const pipeline = localPipeline(lake, dir, objects);
+      const world = await account(lake, async (input, name) => {
+        if (input.key !== 'part-0.csv') return pipeline(input, name);
+        process.env.AGENT_ETL_FAULT = 'EmitRunSucceeded:before';
+        try {
+          return await pipeline(input, name);
+        } finally {
+          delete process.env.AGENT_ETL_FAULT;
+        }
       });
-    }
-    await expect(queue.receiveMessage({ QueueUrl: `${QUEUE_URL}-x` })).rejects.toMatchObject({
-      name: 'Sqs.QueueDoesNotExistException',
+      for (const key of objects.keys()) await world.objectCreated(pending(key), false);
+      const drain = world.start();
+      expect(await drain.result).toBe('SUCCEEDED');
+      const children = world.stepFunctions.executionsOf(world.pipelineArn);
+      expect(children.map((child) => child.Status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      expect(drain.states).not.toContain(S.undoChild);
+      const rows = await runRows(lake);
+      expect(rows.map((row) => row.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      const alerts = readFileSync(join(lake.paths.outbox, 'notifications.jsonl'), 'utf8').trim().split('\n');
+      expect(alerts.map((line) => JSON.parse(line).attributes)).toEqual([
+        { kind: 'completion-event-failed' },
+      ]);
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+      expect(await world.lock()).toBeUndefined();
+      expect(await dataExports(lake)).toEqual(await cleanRun(objects, ['part-0.csv', 'part-1.csv']));
     });
-    await expect(queue.deleteMessage({ QueueUrl: QUEUE_URL, ReceiptHandle: 'x' })).rejects.toMatchObject({
-      name: 'Sqs.ReceiptHandleIsInvalidException',
-    });
-    await expect(
-      queue.getQueueAttributes({ QueueUrl: QUEUE_URL, AttributeNames: ['NoSuchAttribute'] }),
-    ).rejects.toMatchObject({ name: 'Sqs.InvalidAttributeNameException' });
+  });
+});
 
-    queue.sendMessage('one');
-    const first = (
-      await queue.receiveMessage({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 10, VisibilityTimeout: 5 })
-    ).Messages?.[0];
-    expect(first?.Body).toBe('one');
-    expect(await queue.receiveMessage({ QueueUrl: QUEUE_URL })).toEqual({});
-    expect(
-      await queue.getQueueAttributes({
-        QueueUrl: QUEUE_URL,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }),
-    ).toEqual({
-      Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '1' },
+describe('drills: table maintenance runs under the lock', () => {
+  test('maintenance queued during a run waits for the lock: every statement runs between two children, never during one', async () => {
+    await withLake(async (lake, dir) => {
+      const objects = generatedFiles(dir, 2);
+      const { probe, around } = concurrencyProbe();
+      const pipeline = localPipeline(lake, dir, objects);
+      const order: string[] = [];
+      let world: DrainAccount | undefined;
+      let sweep: Promise<string> | undefined;
+      let running = 0;
+      world = await account(lake, (input, name) =>
+        around(input.key, async () => {
+          running += 1;
+          if (input.key === 'part-0.csv') {
+            // The schedule fires while this run holds the lock; the sweep's drain finds it held and ends.
+            await world?.objectCreated(maintenanceMessage('optimize'), false);
+            sweep = world?.start().result;
+            await sweep;
+          }
+          order.push(`run ${input.key}`);
+          return pipeline(input, name).finally(() => {
+            running -= 1;
+          });
+        }),
+      );
+      const active: number[] = [];
+      world.hooks.athena = async (input) => {
+        active.push(running);
+        order.push(input.QueryString);
+        return { QueryExecution: { Status: { State: 'SUCCEEDED' } } };
+      };
+      await world.objectCreated(pending('part-0.csv'), false);
+      await world.objectCreated(pending('part-1.csv'), false);
+      const drain = world.start();
+      expect(await drain.result).toBe('SUCCEEDED');
+      expect(await sweep).toBe('SUCCEEDED');
+      expect(lastState(world.runs[1]?.states ?? [])).toBe(S.anotherHolds);
+
+      const statements = MANAGED_TABLES.map((table) => maintenanceStatement('optimize', table));
+      const first = order.indexOf(statements[0] ?? '');
+      expect(order.slice(first, first + statements.length)).toEqual(statements);
+      expect(order.indexOf('run part-0.csv')).toBeLessThan(first);
+      // No child was between its start and its end while a statement ran.
+      expect(active).toEqual(statements.map(() => 0));
+      expect(probe.max).toBe(1);
+      expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+      expect(await world.lock()).toBeUndefined();
+      expect(world.published).toEqual([]);
+      expect(await dataExports(lake)).toEqual(await cleanRun(objects, ['part-0.csv', 'part-1.csv']));
     });
-    clock += 5_000;
-    const second = (await queue.receiveMessage({ QueueUrl: QUEUE_URL, VisibilityTimeout: 5 })).Messages?.[0];
-    expect(second?.MessageId).toBe(first?.MessageId);
-    // The first receipt handle is stale: accepted, deletes nothing.
-    await queue.deleteMessage({ QueueUrl: QUEUE_URL, ReceiptHandle: first?.ReceiptHandle ?? '' });
-    expect(queue.counts()).toEqual({ visible: 0, inFlight: 1 });
-    // Received twice (maxReceiveCount 2): the next receive moves it to the dead-letter queue.
-    clock += 5_000;
-    expect(await queue.receiveMessage({ QueueUrl: QUEUE_URL })).toEqual({});
-    expect(dlq.bodies()).toEqual(['one']);
-    expect(queue.bodies()).toEqual([]);
   });
 
-  test('Step Functions: names, unknown executions, and a closed child name refused', async () => {
+  test('a failed VACUUM alerts on the topic, its message is deleted (the next schedule repeats it), the drain carries on', async () => {
+    const ran: string[] = [];
+    const world = await account(undefined, async (input) => {
+      ran.push(input.key);
+      return {};
+    });
+    const queries: string[] = [];
+    world.hooks.athena = async (input) => {
+      queries.push(input.QueryString);
+      throw new TaskError('States.TaskFailed', 'ICEBERG_COMMIT_ERROR: the table changed');
+    };
+    await world.objectCreated(maintenanceMessage('vacuum'), false);
+    await world.objectCreated(pending('a.csv'), false);
+    const drain = world.start();
+    expect(await drain.result).toBe('SUCCEEDED');
+    // Retried twice (Athena's transient failures), then reported; the later tables wait for next time.
+    const first = maintenanceStatement('vacuum', MANAGED_TABLES[0] as (typeof MANAGED_TABLES)[number]);
+    expect(queries).toEqual([first, first, first]);
+    expect(world.published).toEqual([
+      expect.objectContaining({
+        TopicArn: world.alertTopicArn,
+        MessageAttributes: { kind: { DataType: 'String', StringValue: 'maintenance-failed' } },
+        Message: expect.stringContaining(
+          'vacuum) failed and waits for its next schedule: States.TaskFailed: ICEBERG_COMMIT_ERROR',
+        ),
+      }),
+    ]);
+    expect(ran).toEqual(['a.csv']);
+    expect(await world.counts()).toEqual({ visible: 0, inFlight: 0 });
+    expect(await world.lock()).toBeUndefined();
+  });
+});
+
+describe('the Step Functions child twin', () => {
+  test('names, unknown executions, a closed child name refused, timeouts reported as TIMED_OUT', async () => {
     const sfn = new LocalStepFunctions();
     const machine = sfn.stateMachineArn('pipeline');
     expect(() => sfn.start(machine, 'a b', {})).toThrow(
@@ -527,15 +693,19 @@ describe('the local twins refuse what AWS refuses', () => {
     expect(output).toMatchObject({ Status: 'SUCCEEDED', Output: { echoed: { key: 'a.csv' } } });
     await expect(
       child({ StateMachineArn: machine, Name: 'run-1', Input: { key: 'a.csv' } }),
-    ).rejects.toMatchObject({
-      name: 'StepFunctions.ExecutionAlreadyExistsException',
-    });
+    ).rejects.toMatchObject({ name: 'StepFunctions.ExecutionAlreadyExistsException' });
     const failing = sfn.startExecutionSync(async () => {
       throw new TaskError('RunFailed', 'the file is empty');
     });
     await expect(failing({ StateMachineArn: machine, Name: 'run-2', Input: {} })).rejects.toMatchObject({
       name: 'States.TaskFailed',
       message: expect.stringMatching(/"Status":"FAILED".*the file is empty/),
+    });
+    const late = sfn.startExecutionSync(async () => {
+      throw new TaskError('States.Timeout', 'late');
+    });
+    await expect(late({ StateMachineArn: machine, Name: 'run-3', Input: {} })).rejects.toMatchObject({
+      message: expect.stringContaining('"Status":"TIMED_OUT"'),
     });
   });
 });

@@ -1,9 +1,10 @@
-import '../local/polyfills';
 import aslValidator from 'asl-validator';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from '../local/step-functions';
 import { checkPutEvents, checkStartJobRun, checkStartQueryExecution } from '../local/strict-twin';
 import {
+  ALERT_EVENT_FAILED_STATE,
   buildDefinition,
+  CHECK_WITHOUT_EVENT_STATE,
   EMIT_SUCCEEDED_STATE,
   FAIL_STATE,
   failedAt,
@@ -22,6 +23,8 @@ const resources = {
   glueDatabase: 'agent_etl_dev',
   eventBusName: 'agent-etl-dev-pipeline',
   runFailedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:agent-etl-dev-run-failed',
+  checkSummaryFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:agent-etl-dev-check-summary',
+  alertTopicArn: 'arn:aws:sns:eu-west-1:123456789012:agent-etl-dev-alerts',
 };
 const definition = buildDefinition(resources);
 type State = Record<string, unknown> & { Type: string; Next?: string; Catch?: { Next: string }[] };
@@ -41,8 +44,8 @@ describe('the state machine definition', () => {
     expect(path).toEqual([...TASKS, SUCCEED_STATE]);
   });
 
-  test('a failure in any task passes through a state naming it, then the record, the undo steps and Fail', () => {
-    for (const name of TASKS) {
+  test('a failure in any task before the commit passes through a state naming it, then the record, the undo steps and Fail', () => {
+    for (const name of TASKS.filter((task) => task !== EMIT_SUCCEEDED_STATE)) {
       expect(states[name]?.Catch?.map((c) => c.Next)).toEqual([failedAt(name)]);
       expect(states[failedAt(name)]).toMatchObject({ Type: 'Pass', Result: name, Next: RECORD_FAILED_STATE });
     }
@@ -53,6 +56,27 @@ describe('the state machine definition', () => {
     for (const name of [RECORD_FAILED_STATE, ...UNDO_STEPS.map((s) => s.state)]) {
       expect(states[name]?.Catch?.map((c) => c.Next)).toEqual([FAIL_STATE]);
     }
+  });
+
+  test('a failed completion event (after the commit) keeps the run SUCCEEDED: the check is invoked directly, then the alert', () => {
+    expect(states[EMIT_SUCCEEDED_STATE]?.Catch?.map((c) => c.Next)).toEqual([CHECK_WITHOUT_EVENT_STATE]);
+    const branch: string[] = [];
+    for (let name: string | undefined = CHECK_WITHOUT_EVENT_STATE; name; name = states[name]?.Next)
+      branch.push(name);
+    expect(branch).toEqual([CHECK_WITHOUT_EVENT_STATE, ALERT_EVENT_FAILED_STATE, SUCCEED_STATE]);
+    expect(states[CHECK_WITHOUT_EVENT_STATE]?.Catch?.map((c) => c.Next)).toEqual([ALERT_EVENT_FAILED_STATE]);
+    expect(states[ALERT_EVENT_FAILED_STATE]?.Catch?.map((c) => c.Next)).toEqual([SUCCEED_STATE]);
+    // check-summary receives what the completion rule would have given it.
+    const payload = (states[CHECK_WITHOUT_EVENT_STATE]?.Parameters as { Payload: object } | undefined)
+      ?.Payload;
+    const emitted = (states[EMIT_SUCCEEDED_STATE]?.Parameters as { Entries: object[] } | undefined)
+      ?.Entries[0] as Record<string, unknown> | undefined;
+    expect(payload).toMatchObject({
+      source: emitted?.Source,
+      'detail-type': emitted?.DetailType,
+      detail: emitted?.Detail,
+    });
+    expect(states[ALERT_EVENT_FAILED_STATE]?.Parameters).toMatchObject({ TopicArn: resources.alertTopicArn });
   });
 
   test('Athena steps retry Iceberg commit conflicts (States.TaskFailed) with backoff and full jitter', () => {
@@ -175,6 +199,8 @@ describe('the strict Athena twin refuses what Athena refuses', () => {
     ['a parameter over 1,024 characters', 'select * from t where a = ?', [`'${'x'.repeat(1100)}'`]],
     ['an empty ExecutionParameters list', 'select 1', []],
     ['a query string over 262,144 characters', `select '${'x'.repeat(262_200)}'`, undefined],
+    // 100,000 characters, 300,000 bytes: Athena counts bytes.
+    ['a query string over 262,144 bytes of UTF-8', `select '${'東'.repeat(100_000)}'`, undefined],
     ['an unfilled template value', "select from_utf8(from_base64('{run_id}'))", undefined],
   ])('%s', (_, sql, parameters) => {
     expect(() =>

@@ -1,5 +1,4 @@
-import './polyfills';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   appendFileSync,
   constants,
@@ -12,14 +11,15 @@ import {
   rmSync,
 } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CompletionDetail } from '../handlers/check-summary/events';
 import { type EndedExecution, handleEndedExecution } from '../handlers/run-failed/backstop';
 import { caughtFailure } from '../handlers/run-failed/events';
 import { recordFailedRun } from '../handlers/run-failed/record';
 import {
+  ALERT_EVENT_FAILED_STATE,
   type AslDefinition,
   buildDefinition,
+  CHECK_WITHOUT_EVENT_STATE,
   COMPLETION_EVENT,
   EMIT_SUCCEEDED_STATE,
   GLUE_JOB_ARGUMENTS,
@@ -31,6 +31,7 @@ import { renderSql } from '../workflow/sql-template';
 import { FAILED_RUN_FILE, PIPELINE_STEPS, readSql, START_STEP, UNDO_STEPS } from '../workflow/steps';
 import type { Lake } from './lake';
 import { loadBronzeObject } from './loader';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from './step-functions';
 import { checkPutEvents, checkStartJobRun, type PutEventsEntry, StrictAthenaEngine } from './strict-twin';
 
 /** What the local "account" calls its resources; only names, nothing is looked up. */
@@ -40,6 +41,8 @@ export const LOCAL_RESOURCES: WorkflowResources = {
   glueDatabase: 'lake',
   eventBusName: 'local',
   runFailedFunctionArn: 'local-run-failed',
+  checkSummaryFunctionArn: 'local-check-summary',
+  alertTopicArn: 'local-alerts',
 };
 
 export const LOCAL_BUCKET = 'bronze';
@@ -57,6 +60,12 @@ export interface RunOptions {
    * is lost), so that none of the object's rows count any more and its windows are recomputed without it.
    */
   readonly withdraw?: boolean;
+  /** The execution's name (the run id); by default a fresh `local-<time>-<random>`. The drain names its
+   * children by message id. */
+  readonly runId?: string;
+  /** Drills: the execution stops as it enters this Task state, as a timeout or an abort stops it in AWS:
+   * no Catch, no undo, no backstop; `runFile` then rejects with ExecutionAbortedError. */
+  readonly interruptAt?: string;
 }
 
 export interface FileRun {
@@ -98,26 +107,16 @@ function newRunId(now: Date): string {
 }
 
 /**
- * `%` and `\` in a name, percent-encoded: `\` because the local state machine's States.Format drops a
- * backslash from the values it formats (aws-local-stepfunctions 3.0), and `%` so that the encoding can
- * be undone (decodeURIComponent gives the name back). S3 lists both among the characters to avoid in a key
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html).
- */
-const KEY_ESCAPES: Readonly<Record<string, string>> = { '%': '%25', '\\': '%5C' };
-
-/**
  * The bronze key of a file: its absolute path without the leading slash, so that two files never share
  * an object (daily exports with a fixed name in dated folders) and running the same path again replaces
- * its earlier version, as uploading to the same S3 key does. Each name keeps its characters, except `%`
- * and `\` (KEY_ESCAPES), which are encoded one-to-one: `in/a\b.csv` is `in/a%5Cb.csv`, never `in/a/b.csv`.
- * Only the platform's separator becomes `/` (on Windows, where no name holds a `/`).
+ * its earlier version, as uploading to the same S3 key does. Every character of every name is kept as
+ * it is (`in/a\\b.csv` stays `in/a\\b.csv`, never the folder `in/a/b.csv`): S3 takes any UTF-8 in a key
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html), and the local state
+ * machine keeps backslashes in intrinsic values as AWS does (local/step-functions.ts). Only the
+ * platform's separator becomes `/` (on Windows, where no name holds a `/`).
  */
 export function objectKeyFor(file: string): string {
-  return realpathSync(resolve(file))
-    .split(sep)
-    .map((name) => name.replace(/[%\\]/g, (c) => KEY_ESCAPES[c] ?? c))
-    .join('/')
-    .replace(/^\/+/, '');
+  return realpathSync(resolve(file)).split(sep).join('/').replace(/^\/+/, '');
 }
 
 /** Why a key cannot name a bronze object, or undefined when it can. */
@@ -127,7 +126,6 @@ export function keyProblem(key: string): string | undefined {
   if (bytes > MAX_KEY_BYTES) {
     return `its object key is ${bytes.toLocaleString('en-US')} bytes, over S3's limit of ${MAX_KEY_BYTES.toLocaleString('en-US')} bytes (UTF-8); move the file to a shorter path or name it with --key`;
   }
-  if (key.includes('\\')) return `object key ${JSON.stringify(key)} holds a backslash; write it as %5C`;
   if (key.startsWith('/') || key.split('/').some((s) => s === '' || s === '.' || s === '..')) {
     return `object key ${JSON.stringify(key)} has an empty, . or .. segment; keys are relative paths`;
   }
@@ -294,7 +292,7 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
   const key = options.key ?? objectKeyFor(file);
   checkKey(key);
   const startedAt = new Date();
-  const runId = newRunId(startedAt);
+  const runId = options.runId ?? newRunId(startedAt);
   const sourceObject = `${LOCAL_BUCKET}/${key}`;
   const engine = new StrictAthenaEngine(lake);
   const recordSql = readSql(FAILED_RUN_FILE);
@@ -334,6 +332,30 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
       const entries = (input as { Entries: PutEventsEntry[] }).Entries;
       outbox(entries);
       return { Entries: entries.map(() => ({ EventId: randomBytes(8).toString('hex') })) };
+    },
+    // The completion event failed: the caller's check runs on the detail check-summary is invoked with.
+    [CHECK_WITHOUT_EVENT_STATE]: async (input) => {
+      completion = (input as { Payload: { detail: CompletionDetail } }).Payload.detail;
+      return { StatusCode: 200 };
+    },
+    // SNS Publish to the alert topic: the topic's local stand-in, outbox/notifications.jsonl.
+    [ALERT_EVENT_FAILED_STATE]: async (input) => {
+      const { Subject, Message, MessageAttributes } = input as {
+        Subject: string;
+        Message: string;
+        MessageAttributes: Record<string, { StringValue: string }>;
+      };
+      const alert = {
+        subject: Subject,
+        message: Message,
+        attributes: Object.fromEntries(
+          Object.entries(MessageAttributes).map(([name, value]) => [name, value.StringValue]),
+        ),
+        messageId: randomUUID(),
+        timestamp: new Date().toISOString(),
+      };
+      appendFileSync(join(lake.paths.outbox, 'notifications.jsonl'), `${JSON.stringify(alert)}\n`);
+      return { MessageId: alert.messageId };
     },
   };
   for (const step of [START_STEP, ...PIPELINE_STEPS, ...UNDO_STEPS]) handlers[step.state] = athena;
@@ -376,6 +398,16 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
     });
   }
   const noWait = Object.fromEntries(Object.keys(definition().States).map((name) => [name, 0]));
+  let interrupt = () => {};
+  if (options.interruptAt !== undefined) {
+    if (!handlers[options.interruptAt]) throw new Error(`interruptAt: no Task state ${options.interruptAt}`);
+    // Aborted before the state's work; the library stops at the end of this state (no Retry or Catch
+    // does work: this handler is all they call), and its timers are cleared.
+    handlers[options.interruptAt] = async () => {
+      interrupt();
+      throw new Error(`interrupted before ${options.interruptAt}`);
+    };
+  }
 
   const execution = stateMachine().run({ bucket: LOCAL_BUCKET, key, etag } as never, {
     overrides: {
@@ -384,6 +416,7 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
     },
     context: { Execution: { Name: runId, Id: `local:${runId}`, StartTime: startedAt.toISOString() } },
   });
+  interrupt = execution.abort;
   const progress = (async () => {
     for await (const event of execution.eventLogs) {
       if (event.type === 'StateEntered') options.onState?.(event.state.name);

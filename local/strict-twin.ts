@@ -9,7 +9,8 @@ export class RefusedByAws extends Error {
 /**
  * StartQueryExecution limits (https://docs.aws.amazon.com/athena/latest/APIReference/API_StartQueryExecution.html):
  * QueryString is 1 to 262,144 characters; ExecutionParameters holds at least one item, each 1 to 1,024
- * characters.
+ * characters. Athena counts the query string in bytes ("Service quotas": the query string is limited to
+ * 262,144 bytes), so a query is measured as UTF-8, not in UTF-16 units as JavaScript's `length` counts.
  */
 export const MAX_QUERY_STRING = 262_144;
 export const MAX_EXECUTION_PARAMETER = 1_024;
@@ -71,10 +72,9 @@ export interface StartQueryExecutionRequest {
 /** Refuses what Athena's StartQueryExecution would refuse, before DuckDB sees the statement. */
 export function checkStartQueryExecution(request: StartQueryExecutionRequest): void {
   const { QueryString: sql, ExecutionParameters: parameters } = request;
-  if (sql.length < 1 || sql.length > MAX_QUERY_STRING) {
-    throw new RefusedByAws(
-      `Athena: QueryString must be 1 to ${MAX_QUERY_STRING} characters, got ${sql.length}`,
-    );
+  const bytes = Buffer.byteLength(sql, 'utf8');
+  if (bytes < 1 || bytes > MAX_QUERY_STRING) {
+    throw new RefusedByAws(`Athena: QueryString must be 1 to ${MAX_QUERY_STRING} bytes, got ${bytes}`);
   }
   const template = /\{[a-z_]+\}/.exec(sql);
   if (template)

@@ -95,8 +95,13 @@ export class PipelineStack extends TerraformStack {
       pipelineStateMachineName: orchestration.stateMachine.name,
       pipelineStateMachineArn: orchestration.stateMachine.arn,
       pipelineTimeoutSeconds: orchestration.pipelineTimeoutSeconds,
+      runFailedFunctionArn: runFailed.function.arn,
       bronzeRuleArn: orchestration.bronzeRule.arn,
       alertTopicArn: notifications.topic.arn,
+      storage,
+      workgroupName: workgroup.name,
+      workgroupArn: workgroup.arn,
+      databaseName,
     });
     orchestration.routeBronzeObjects(serialization);
     const monitoring = new Monitoring(this, 'monitoring', {
@@ -109,15 +114,14 @@ export class PipelineStack extends TerraformStack {
       workgroupArn: workgroup.arn,
       databaseName,
       checkSummaryEntry: entry('check-summary'),
+      runFailedFunction: runFailed.function,
       bundleRoot,
     });
     const maintenance = new Maintenance(this, 'maintenance', {
       config,
       context,
       storage,
-      workgroupName: workgroup.name,
-      workgroupArn: workgroup.arn,
-      databaseName,
+      pendingQueue: serialization.queue,
       alertTopicArn: notifications.topic.arn,
     });
 

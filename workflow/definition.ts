@@ -9,6 +9,10 @@ export interface WorkflowResources {
   readonly eventBusName: string;
   /** The run-failed Lambda (handlers/run-failed/): records a failed run's audit row. */
   readonly runFailedFunctionArn: string;
+  /** The check-summary Lambda: invoked directly when the completion event cannot be sent. */
+  readonly checkSummaryFunctionArn: string;
+  /** The alert topic: told when a committed run's completion event cannot be sent. */
+  readonly alertTopicArn: string;
 }
 
 /** EventBridge source and detail-type of the completion event (the check-summary rule matches them). */
@@ -24,6 +28,8 @@ export const LOAD_STATE = 'LoadCsvToSilver';
 export const EMIT_SUCCEEDED_STATE = 'EmitRunSucceeded';
 export const RECORD_FAILED_STATE = 'RecordFailedRun';
 export const SUCCEED_STATE = 'RunSucceeded';
+export const CHECK_WITHOUT_EVENT_STATE = 'CheckCoverageWithoutEvent';
+export const ALERT_EVENT_FAILED_STATE = 'AlertCompletionEventFailed';
 export const FAIL_STATE = 'RunFailed';
 
 /** The state a failure in `state` passes through: it names the failed state for the audit row. */
@@ -43,6 +49,25 @@ const ATHENA_QUERY = 'arn:aws:states:::athena:startQueryExecution.sync';
 const GLUE_JOB = 'arn:aws:states:::glue:startJobRun.sync';
 const PUT_EVENTS = 'arn:aws:states:::events:putEvents';
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+const SNS_PUBLISH = 'arn:aws:states:::sns:publish';
+
+/** Lambda's transient errors, retried as the Lambda integration page advises
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html). */
+export const LAMBDA_RETRY = [
+  {
+    ErrorEquals: [
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.TooManyRequestsException',
+      'States.TaskFailed',
+    ],
+    IntervalSeconds: 2,
+    MaxAttempts: 3,
+    BackoffRate: 2,
+    JitterStrategy: 'FULL',
+  },
+];
 
 /**
  * The base64 of each value a SQL file takes, made by the state machine's own intrinsics. Input:
@@ -153,6 +178,14 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
     caught.push(step.state);
   });
 
+  const completionDetail = {
+    status: 'SUCCEEDED',
+    'run_id.$': '$$.Execution.Name',
+    'execution_arn.$': '$$.Execution.Id',
+    'started_at.$': '$$.Execution.StartTime',
+    'bucket.$': '$.bucket',
+    'key.$': '$.key',
+  };
   states[EMIT_SUCCEEDED_STATE] = {
     Type: 'Task',
     Resource: PUT_EVENTS,
@@ -162,30 +195,64 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
           EventBusName: resources.eventBusName,
           Source: COMPLETION_EVENT.source,
           DetailType: COMPLETION_EVENT.detailType,
-          Detail: {
-            status: 'SUCCEEDED',
-            'run_id.$': '$$.Execution.Name',
-            'execution_arn.$': '$$.Execution.Id',
-            'started_at.$': '$$.Execution.StartTime',
-            'bucket.$': '$.bucket',
-            'key.$': '$.key',
-          },
+          Detail: completionDetail,
         },
       ],
     },
     ResultPath: null,
     Retry: [
       {
-        ErrorEquals: ['EventBridge.EventBridgeException', 'States.TaskFailed'],
+        // A refused entry fails the task as EventBridge.FailedEntry
+        // (https://docs.aws.amazon.com/step-functions/latest/dg/connect-eventbridge.html).
+        ErrorEquals: ['EventBridge.EventBridgeException', 'EventBridge.FailedEntry', 'States.TaskFailed'],
         IntervalSeconds: 1,
         MaxAttempts: 3,
         BackoffRate: 2,
         JitterStrategy: 'FULL',
       },
     ],
+    // The run committed (RecordRun made it SUCCEEDED): a lost event must not undo right data. It goes to
+    // the check itself and to the alert topic instead of the failure path.
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.eventFailure', Next: CHECK_WITHOUT_EVENT_STATE }],
     Next: SUCCEED_STATE,
   };
-  caught.push(EMIT_SUCCEEDED_STATE);
+  states[CHECK_WITHOUT_EVENT_STATE] = {
+    Type: 'Task',
+    Comment:
+      'The coverage check the completion rule would have started, with the event it would have carried',
+    Resource: LAMBDA_INVOKE,
+    Parameters: {
+      FunctionName: resources.checkSummaryFunctionArn,
+      Payload: {
+        'id.$': '$$.Execution.Name',
+        source: COMPLETION_EVENT.source,
+        'detail-type': COMPLETION_EVENT.detailType,
+        'time.$': '$$.Execution.StartTime',
+        detail: completionDetail,
+      },
+    },
+    ResultPath: null,
+    Retry: LAMBDA_RETRY,
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.checkFailure', Next: ALERT_EVENT_FAILED_STATE }],
+    Next: ALERT_EVENT_FAILED_STATE,
+  };
+  states[ALERT_EVENT_FAILED_STATE] = {
+    Type: 'Task',
+    Comment: 'The run stays SUCCEEDED; the lost event is reported on the alert topic',
+    Resource: SNS_PUBLISH,
+    Parameters: {
+      TopicArn: resources.alertTopicArn,
+      Subject: 'agent-etl: a completion event could not be sent',
+      'Message.$':
+        "States.Format('Run {} of {}/{} committed and stays SUCCEEDED, but its completion event failed ({}); the coverage check was invoked directly.', $$.Execution.Name, $.bucket, $.key, $.eventFailure.Error)",
+      MessageAttributes: { kind: { DataType: 'String', StringValue: 'completion-event-failed' } },
+    },
+    ResultPath: null,
+    Retry: [{ ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }],
+    // Nothing is left to tell: the execution history keeps the event's failure.
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.alertFailure', Next: SUCCEED_STATE }],
+    Next: SUCCEED_STATE,
+  };
   states[SUCCEED_STATE] = { Type: 'Succeed' };
 
   for (const name of caught) {
@@ -220,21 +287,7 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
       },
     },
     ResultPath: null,
-    Retry: [
-      {
-        ErrorEquals: [
-          'Lambda.ServiceException',
-          'Lambda.AWSLambdaException',
-          'Lambda.SdkClientException',
-          'Lambda.TooManyRequestsException',
-          'States.TaskFailed',
-        ],
-        IntervalSeconds: 2,
-        MaxAttempts: 3,
-        BackoffRate: 2,
-        JitterStrategy: 'FULL',
-      },
-    ],
+    Retry: LAMBDA_RETRY,
     // Undoing needs the FAILED row (without it the run's rows would still count); go straight to the end.
     Catch: onward('recordFailure'),
     Next: firstUndo,

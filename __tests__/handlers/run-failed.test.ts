@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   AthenaClient,
   GetQueryExecutionCommand,
@@ -11,7 +13,10 @@ import 'aws-sdk-client-mock-jest';
 import { awsDependencies, createRunFailedHandler } from '../../handlers/run-failed/handler';
 import { MAX_ERROR_CHARACTERS } from '../../handlers/run-failed/record';
 import { checkPutEvents, checkStartQueryExecution } from '../../local/strict-twin';
-import { readSql } from '../../workflow/steps';
+import { readSql, UNDO_STEPS } from '../../workflow/steps';
+
+/** What handlers/run-failed/index.ts bundles: the undo steps' SQL text. */
+const UNDO_SQL = UNDO_STEPS.map((step) => readSql(step.file));
 
 const athena = mockClient(AthenaClient);
 const sfn = mockClient(SFNClient);
@@ -53,7 +58,7 @@ beforeEach(() => {
 describe('the run-failed Lambda at the SDK edge', () => {
   test('a caught failure: one FAILED row, the state named, the cause truncated, values only as base64', async () => {
     athenaAnswers({});
-    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql));
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, []));
     await handler({
       run_id: "run'1",
       started_at: '2024-11-19T01:02:03.456Z',
@@ -93,7 +98,7 @@ describe('the run-failed Lambda at the SDK edge', () => {
       cause,
     });
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql));
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, []));
     const result = await handler({
       source: 'aws.states',
       'detail-type': 'Step Functions Execution Status Change',
@@ -138,13 +143,16 @@ describe('the run-failed Lambda at the SDK edge', () => {
       cause: 'b/k.csv: the file is empty',
     });
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] });
-    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql));
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, []));
     const result = await handler({
       source: 'aws.states',
       'detail-type': 'Step Functions Execution Status Change',
       detail: { executionArn: 'arn:x', name: 'run-10', status: 'FAILED' },
     });
     expect(result).toEqual({ recorded: false });
+    expect(
+      JSON.parse(events.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}').run_id,
+    ).toBe('run-10');
     const texts = athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.QueryString);
     expect(texts.some((t) => t?.startsWith('merge'))).toBe(false);
     expect(
@@ -152,8 +160,63 @@ describe('the run-failed Lambda at the SDK edge', () => {
     ).toBe('LoadCsvToSilver: x');
   });
 
+  test("the drain's repair of a timed-out child: its row closed FAILED as interrupted, then the undo MERGEs with its run id", async () => {
+    athenaAnswers({ 'select status': ['status', 'FAILED'] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      input: JSON.stringify({ bucket: 'b', key: 'k.csv', etag: 'e' }),
+      startDate: new Date('2024-11-19T01:02:03.000Z'),
+      status: 'TIMED_OUT',
+    });
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, UNDO_SQL));
+    const result = await handler({
+      repair: { execution_arn: 'arn:aws:states:eu-west-1:1:execution:p:msg-1' },
+    });
+    expect(result).toEqual({ repaired: true });
+    const queries = athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
+    for (const query of queries) expect(() => checkStartQueryExecution(query as never)).not.toThrow();
+    const [record, status, ...undo] = queries.map((q) => q.QueryString ?? '');
+    expect(record?.startsWith('merge into pipeline_runs')).toBe(true);
+    const recorded = [...(record ?? '').matchAll(/from_base64\('([^']*)'\)/g)].map((m) =>
+      Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+    );
+    expect(recorded).toContain('msg-1');
+    expect(recorded).toContainEqual(
+      expect.stringMatching(/^Interrupted \(execution TIMED_OUT\): States.Timeout: the run was interrupted/),
+    );
+    expect(status?.startsWith('select status')).toBe(true);
+    expect(undo.map((text) => text.split(' ')[2])).toEqual([
+      'agent_intervals',
+      'weekly_summary',
+      'source_extents',
+    ]);
+    for (const text of undo) expect(text).toContain(b64('msg-1'));
+    expect(events).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  test('a repair of a child that succeeded or still runs is refused, and nothing is written', async () => {
+    athenaAnswers({});
+    for (const status of ['SUCCEEDED', 'RUNNING'] as const) {
+      sfn.on(DescribeExecutionCommand).resolves({
+        input: JSON.stringify({ bucket: 'b', key: 'k.csv' }),
+        startDate: new Date(),
+        status,
+      });
+      const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, UNDO_SQL));
+      await expect(handler({ repair: { execution_arn: 'arn:x:msg-2' } })).rejects.toThrow(
+        new RegExp(`is ${status}, not ended without success`),
+      );
+    }
+    expect(athena).not.toHaveReceivedCommand(StartQueryExecutionCommand);
+  });
+
+  test('the Lambda bundles the undo MERGEs of UNDO_STEPS, in order', () => {
+    const index = readFileSync(join(__dirname, '..', '..', 'handlers', 'run-failed', 'index.ts'), 'utf8');
+    const imports = [...index.matchAll(/from '\.\.\/\.\.\/sql\/(pipeline\/[^']+)'/g)].map((m) => m[1]);
+    expect(imports).toEqual(UNDO_STEPS.map((step) => step.file));
+  });
+
   test('an event of another shape is refused, so EventBridge retries it into the dead-letter queue', async () => {
-    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql));
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, []));
     await expect(handler({ source: 'aws.s3' })).rejects.toThrow();
   });
 });

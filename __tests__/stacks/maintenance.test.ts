@@ -29,55 +29,69 @@ interface Target {
   dead_letter_config: { arn: string };
 }
 const targets = schedules.map(([, schedule]) => ({ schedule, target: schedule.target as Target }));
-const queries = targets.map(({ target }) => JSON.parse(target.input) as Record<string, unknown>);
+const [pendingQueue] = resourceNamed(json, 'aws_sqs_queue', 'serialization_pendingQueue');
+const [drainName, drain] = resourceNamed(json, 'aws_sfn_state_machine', 'serialization_drain');
+const drainStates = JSON.parse(String(drain.definition)).States as Record<
+  string,
+  { Type: string; Resource?: string; Parameters?: Record<string, unknown>; Next?: string }
+>;
+const drainPolicy = bySid(
+  statementsOf(resourceNamed(json, 'aws_iam_role_policy', 'serialization_drainRole')[1].policy),
+);
 
 // Athena's documented syntax: OPTIMIZE [db_name.]table_name REWRITE DATA USING BIN_PACK [WHERE predicate]
 // and VACUUM [database_name.]target_table.
 const OPTIMIZE = /^OPTIMIZE (\w+) REWRITE DATA USING BIN_PACK$/;
 const VACUUM = /^VACUUM (\w+)$/;
 
-describe('Iceberg maintenance', () => {
-  test('every Iceberg table gets exactly one OPTIMIZE and one VACUUM, in Athena syntax', () => {
-    const statements = queries.map((query) => String(query.QueryString));
+describe('Iceberg maintenance, under the pipeline lock', () => {
+  test('one schedule per operation puts {"maintenance": op} on the pending-objects queue (no SQL in the message)', () => {
+    expect(
+      targets
+        .map(({ target }) => JSON.parse(target.input))
+        .sort((a, b) => (a.maintenance < b.maintenance ? -1 : 1)),
+    ).toEqual([{ maintenance: 'optimize' }, { maintenance: 'vacuum' }]);
+    for (const { target } of targets) {
+      expect(target.arn).toBe(ref('aws_sqs_queue', pendingQueue, 'arn'));
+      expect(target.role_arn).toBe(ref('aws_iam_role', roleName, 'arn'));
+    }
+  });
+
+  test("the drain runs every Iceberg table's OPTIMIZE and VACUUM, in Athena syntax, in the pipeline workgroup and database", () => {
+    const athena = Object.values(drainStates).filter(
+      (state) => state.Resource === 'arn:aws:states:::athena:startQueryExecution.sync',
+    );
+    const statements = athena.map((state) => String(state.Parameters?.QueryString));
     const tables = MANAGED_TABLES.map((table) => table.name).sort();
     expect(
       statements
-        .map((s) => OPTIMIZE.exec(s)?.[1])
+        .map((q) => OPTIMIZE.exec(q)?.[1])
         .filter(Boolean)
         .sort(),
     ).toEqual(tables);
     expect(
       statements
-        .map((s) => VACUUM.exec(s)?.[1])
+        .map((q) => VACUUM.exec(q)?.[1])
         .filter(Boolean)
         .sort(),
     ).toEqual(tables);
     expect(statements).toHaveLength(2 * tables.length);
-  });
-
-  test('each schedule starts an Athena query through the universal target, in the pipeline workgroup and database', () => {
-    for (const { target } of targets) {
-      expect(target.arn).toMatch(
-        /^arn:\$\{data\.aws_partition\..+\}:scheduler:::aws-sdk:athena:startQueryExecution$/,
-      );
-      expect(target.role_arn).toBe(ref('aws_iam_role', roleName, 'arn'));
-    }
-    for (const query of queries) {
-      expect(Object.keys(query).sort()).toEqual(['QueryExecutionContext', 'QueryString', 'WorkGroup']);
-      expect(query.WorkGroup).toBe(ref('aws_athena_workgroup', workgroup, 'name'));
-      expect(query.QueryExecutionContext).toEqual({
-        Catalog: 'AwsDataCatalog',
+    for (const state of athena) {
+      expect(state.Parameters?.WorkGroup).toBe(ref('aws_athena_workgroup', workgroup, 'name'));
+      expect(state.Parameters?.QueryExecutionContext).toEqual({
         Database: ref('aws_glue_catalog_database', database, 'name'),
       });
     }
+    expect(drainName).toBeDefined();
   });
 
   test('optimize and vacuum run at their configured times in the contact center zone, never together', () => {
     for (const { schedule } of targets) {
-      const query = JSON.parse((schedule.target as Target).input) as { QueryString: string };
-      const expected = query.QueryString.startsWith('OPTIMIZE')
-        ? dev.maintenance.optimizeSchedule
-        : dev.maintenance.vacuumSchedule;
+      const message = JSON.parse((schedule.target as Target).input) as { maintenance: string };
+      const expected =
+        message.maintenance === 'optimize'
+          ? dev.maintenance.optimizeSchedule
+          : dev.maintenance.vacuumSchedule;
       expect(schedule.schedule_expression).toBe(expected);
       expect(schedule.schedule_expression_timezone).toBe(dev.timezone);
     }
@@ -89,7 +103,7 @@ describe('Iceberg maintenance', () => {
     ).toThrow(/maintenance\.vacuumSchedule must differ from maintenance\.optimizeSchedule/);
   });
 
-  test('starts that fail after retries go to a dead-letter queue whose alarm publishes to the alert topic', () => {
+  test('messages that cannot be sent after retries go to a dead-letter queue whose alarm publishes to the alert topic', () => {
     const [queue] = resourceNamed(json, 'aws_sqs_queue', 'maintenance');
     for (const { target } of targets) {
       expect(target.dead_letter_config).toEqual({ arn: ref('aws_sqs_queue', queue, 'arn') });
@@ -108,9 +122,14 @@ describe('Iceberg maintenance', () => {
     expect(trust?.Condition?.StringEquals?.['aws:SourceAccount']).toMatch(/aws_caller_identity/);
   });
 
-  test('the role starts queries in its workgroup, commits only the Iceberg tables, deletes only their files', () => {
-    expect(policy.StartMaintenanceQueries?.Action).toEqual(['athena:StartQueryExecution']);
-    expect(policy.StartMaintenanceQueries?.Resource).toEqual([ref('aws_athena_workgroup', workgroup, 'arn')]);
+  test('the schedule role may only send to the pending queue (with the key) and its dead letters', () => {
+    expect(Object.keys(policy).sort()).toEqual(['DeadLetters', 'QueueMaintenance', 'UseProjectKey']);
+    expect(policy.QueueMaintenance?.Resource).toEqual([ref('aws_sqs_queue', pendingQueue, 'arn')]);
+  });
+
+  test('the drain role starts queries in its workgroup, commits only the Iceberg tables, deletes only their files', () => {
+    const policy = drainPolicy;
+    expect(policy.RunMaintenanceQueries?.Resource).toEqual([ref('aws_athena_workgroup', workgroup, 'arn')]);
     const tableArns = resourcesOfStatement(policy.CommitTables ?? { Effect: 'Allow', Action: [] }).filter(
       (arn) => arn.includes(':table/'),
     );

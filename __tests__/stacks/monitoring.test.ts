@@ -131,4 +131,30 @@ describe('alerting', () => {
       ]),
     );
   });
+
+  test('the run-failed Lambda alarms on its errors and on its dead letters, to the topic', () => {
+    const [runFailed] = resourceNamed(json, 'aws_lambda_function', 'runFailed_function');
+    const [dlq] = resourceNamed(json, 'aws_sqs_queue', 'runFailed_function_deadLetterQueue');
+    const alarms = Object.values(resourcesOf(json, 'aws_cloudwatch_metric_alarm'));
+    const errors = alarms.find(
+      (alarm) =>
+        alarm.metric_name === 'Errors' &&
+        JSON.stringify(alarm.dimensions) ===
+          JSON.stringify({ FunctionName: ref('aws_lambda_function', runFailed, 'function_name') }),
+    );
+    const deadLetters = alarms.find(
+      (alarm) =>
+        alarm.metric_name === 'ApproximateNumberOfMessagesVisible' &&
+        JSON.stringify(alarm.dimensions) === JSON.stringify({ QueueName: ref('aws_sqs_queue', dlq, 'name') }),
+    );
+    for (const alarm of [errors, deadLetters]) {
+      expect(alarm).toEqual(
+        expect.objectContaining({
+          threshold: 0,
+          comparison_operator: 'GreaterThanThreshold',
+          alarm_actions: [topicArn],
+        }),
+      );
+    }
+  });
 });

@@ -1,6 +1,5 @@
-import '../../local/polyfills';
 import validateAsl from 'asl-validator';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from '../../local/step-functions';
 import { checkStartJobRun, checkStartQueryExecution } from '../../local/strict-twin';
 import { STATE_KEY_ALIAS } from '../../stacks/config';
 import { COMPLETION_EVENT, GLUE_JOB_ARGUMENTS, LOAD_STATE } from '../../workflow/definition';
@@ -211,8 +210,15 @@ describe('orchestration', () => {
         ref('aws_glue_catalog_database', databaseName, 'name'),
         ref('aws_cloudwatch_event_bus', busName, 'name'),
         ref('aws_lambda_function', runFailedName, 'arn'),
+        // The check-summary function and the alert topic are named, not referenced (they are made later).
+        ...[...references].filter((reference) => reference.startsWith('${data.aws_')),
       ].sort(),
     );
+    const [checkName, check] = resourceNamed(json, 'aws_lambda_function', 'checkSummaryFunction');
+    const [, topic] = resourceNamed(json, 'aws_sns_topic', 'alertTopic');
+    expect(checkName).toBeDefined();
+    expect(definition).toContain(`:function:${check.function_name}"`);
+    expect(definition).toContain(`:${topic.name}"`);
   });
 
   test('every request of the synthesized definition passes the strict twin, hostile key and 30 KB cause included', async () => {

@@ -1,9 +1,9 @@
 import validateAsl from 'asl-validator';
-import { SWEEP_SCHEDULE } from '../../stacks/constructs/serialization';
+import { OLDEST_PENDING_ALARM_SECONDS, SWEEP_SCHEDULE } from '../../stacks/constructs/serialization';
 import {
+  CHILD_OVERHEAD_SECONDS,
   DRAIN_RESOURCES,
   DRAIN_STATES,
-  RECEIVE_BATCH,
   SQS_MAX_VISIBILITY_SECONDS,
   visibilityTimeoutSeconds,
 } from '../../workflow/drain-definition';
@@ -31,6 +31,8 @@ const keyArn = ref('aws_kms_key', keyName, 'arn');
 const queueArn = ref('aws_sqs_queue', queueName, 'arn');
 const drainArn = ref('aws_sfn_state_machine', drainName, 'arn');
 const pipelineArn = ref('aws_sfn_state_machine', pipelineName, 'arn');
+const [runFailedName] = resourceNamed(json, 'aws_lambda_function', 'runFailed_function');
+const runFailedArn = ref('aws_lambda_function', runFailedName, 'arn');
 
 type State = Record<string, unknown> & { Type: string; Resource?: string };
 const definitionText = String(drain.definition);
@@ -40,7 +42,7 @@ const definition = JSON.parse(
     .replace(ref('aws_sqs_queue', queueName, 'url'), 'https://sqs.eu-west-1.amazonaws.com/123456789012/q')
     .replace(ref('aws_dynamodb_table', tableName, 'name'), 'lock-table')
     .replace(pipelineArn, 'arn:aws:states:eu-west-1:123456789012:stateMachine:pipeline'),
-) as { States: Record<string, State & { ItemProcessor?: { States: Record<string, State> } }> };
+) as { States: Record<string, State> };
 
 const drainPolicy = statementsOf(
   resourceNamed(json, 'aws_iam_role_policy', 'serialization_drainRole')[1].policy,
@@ -53,18 +55,39 @@ describe('the drain state machine', () => {
     expect(result.isValid).toBe(true);
   });
 
-  test('calls exactly the synthesized queue, lock table and pipeline state machine', () => {
+  test('calls exactly the synthesized queue, lock table, pipeline state machine, run-failed Lambda and maintenance resources', () => {
     const references = new Set(definitionText.match(/\$\{[^}]+\}/g));
     expect([...references].sort()).toEqual(
       [
         ref('aws_sqs_queue', queueName, 'url'),
         ref('aws_dynamodb_table', tableName, 'name'),
         pipelineArn,
+        ref('aws_sfn_state_machine', pipelineName, 'name'),
+        runFailedArn,
+        // Maintenance statements: the workgroup, the database, and the topic a failure is reported on.
+        ref('aws_athena_workgroup', resourceNamed(json, 'aws_athena_workgroup', 'workgroup')[0], 'name'),
+        ref(
+          'aws_glue_catalog_database',
+          resourceNamed(json, 'aws_glue_catalog_database', 'database')[0],
+          'name',
+        ),
+        ref('aws_sns_topic', resourceNamed(json, 'aws_sns_topic', 'alertTopic')[0], 'arn'),
+        ...[...references].filter((reference) => reference.startsWith('${data.aws_')),
       ].sort(),
     );
-    const child = definition.States[DRAIN_STATES.process]?.ItemProcessor?.States[DRAIN_STATES.runPipeline];
+    const child = definition.States[DRAIN_STATES.runPipeline];
     expect(child?.Resource).toBe(DRAIN_RESOURCES.startExecutionSync);
-    expect(definition.States[DRAIN_STATES.process]?.MaxConcurrency).toBe(1);
+    expect(definition.States[DRAIN_STATES.receive]?.Parameters).toEqual(
+      expect.objectContaining({ MaxNumberOfMessages: 1 }),
+    );
+    for (const state of [DRAIN_STATES.undoChild, DRAIN_STATES.recordNotStarted]) {
+      expect(definition.States[state]?.Parameters).toEqual(
+        expect.objectContaining({ FunctionName: runFailedArn }),
+      );
+    }
+    expect(String(JSON.stringify(definition.States[DRAIN_STATES.describeChild]?.Parameters))).toContain(
+      `:execution:${ref('aws_sfn_state_machine', pipelineName, 'name')}:{}`,
+    );
   });
 
   test('is a Standard workflow with logs and tracing, under its own role', () => {
@@ -120,6 +143,9 @@ describe('the drain role', () => {
     expect(resourcesOfStatement(sids.DescribeLockHolder as Statement)).toEqual([
       expect.stringMatching(new RegExp(`:execution:${dev.namePrefix}-drain:\\*$`)),
     ]);
+    expect(sids.RecordAndRepairChildren).toEqual(
+      expect.objectContaining({ Action: ['lambda:InvokeFunction'], Resource: [runFailedArn] }),
+    );
     expect(resourcesOfStatement(sids.StartSuccessor as Statement)).toEqual([
       expect.stringMatching(new RegExp(`:stateMachine:${dev.namePrefix}-drain$`)),
     ]);
@@ -242,9 +268,13 @@ describe('queue and lock table', () => {
     );
   });
 
-  test('messages outlast a whole batch of runs, and a message whose drain died 3 times is kept aside', () => {
-    expect(queue.visibility_timeout_seconds).toBe(visibilityTimeoutSeconds(3600));
-    expect(Number(queue.visibility_timeout_seconds)).toBeGreaterThan(RECEIVE_BATCH * 3600);
+  test('a dead drain hides one object for one child timeout, and a message whose drain died 3 times is kept aside', () => {
+    const childTimeout = 3600 + CHILD_OVERHEAD_SECONDS;
+    expect(queue.visibility_timeout_seconds).toBe(childTimeout);
+    expect(definition.States[DRAIN_STATES.runPipeline]?.TimeoutSeconds).toBe(childTimeout);
+    expect(definition.States[DRAIN_STATES.receive]?.Parameters).toEqual(
+      expect.objectContaining({ MaxNumberOfMessages: 1, VisibilityTimeout: childTimeout }),
+    );
     expect(Number(queue.visibility_timeout_seconds)).toBeLessThanOrEqual(SQS_MAX_VISIBILITY_SECONDS);
     expect(JSON.parse(String(queue.redrive_policy))).toEqual({
       deadLetterTargetArn: ref('aws_sqs_queue', dlqName, 'arn'),
@@ -260,8 +290,44 @@ describe('queue and lock table', () => {
     expect(alarm.alarm_actions).toEqual([ref('aws_sns_topic', topic, 'arn')]);
   });
 
-  test('a batch that SQS could not hide long enough is refused at synth', () => {
-    expect(() => visibilityTimeoutSeconds(4 * 3600)).toThrow(/at most 43200 s/);
+  test('alarms to the alert topic: drain executions failed or aborted, dead letters, and the age of the oldest pending object', () => {
+    const [topic] = resourceNamed(json, 'aws_sns_topic', 'alertTopic');
+    const topicArn = ref('aws_sns_topic', topic, 'arn');
+    const alarmOf = (id: string) =>
+      resourceNamed(json, 'aws_cloudwatch_metric_alarm', `serialization_${id}`)[1];
+    for (const [id, metric] of [
+      ['drainFailedAlarm', 'ExecutionsFailed'],
+      ['drainAbortedAlarm', 'ExecutionsAborted'],
+    ] as const) {
+      expect(alarmOf(id)).toEqual(
+        expect.objectContaining({
+          namespace: 'AWS/States',
+          metric_name: metric,
+          dimensions: { StateMachineArn: drainArn },
+          threshold: 0,
+          comparison_operator: 'GreaterThanThreshold',
+          alarm_actions: [topicArn],
+        }),
+      );
+    }
+    expect(alarmOf('pendingOldestMessageAlarm')).toEqual(
+      expect.objectContaining({
+        namespace: 'AWS/SQS',
+        metric_name: 'ApproximateAgeOfOldestMessage',
+        dimensions: { QueueName: ref('aws_sqs_queue', queueName, 'name') },
+        threshold: OLDEST_PENDING_ALARM_SECONDS,
+        alarm_actions: [topicArn],
+      }),
+    );
+    // Raised well before SQS drops a message unseen (14 days).
+    expect(OLDEST_PENDING_ALARM_SECONDS).toBeLessThan(Number(queue.message_retention_seconds) / 2);
+    expect(alarmOf('pendingDeadLettersAlarm')).toEqual(
+      expect.objectContaining({ threshold: 0, alarm_actions: [topicArn] }),
+    );
+  });
+
+  test('a run that SQS could not hide long enough is refused at synth', () => {
+    expect(() => visibilityTimeoutSeconds(43_200)).toThrow(/at most 43200 s/);
   });
 
   test('the lock table: on demand, keyed by lock_id, KMS-encrypted with the project key, point-in-time recovery', () => {

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
 import { Lake } from '../../local/lake';
+import { StrictAthenaEngine } from '../../local/strict-twin';
 import { loadReportData } from './data';
 import { renderPage } from './page';
 
@@ -21,7 +22,13 @@ export async function writeReport(options: ReportCommandOptions, now = new Date(
   const lake = await Lake.open(options.lake, { readOnly: true });
   let html: string;
   try {
-    const data = await loadReportData(lake, { from: options.from, to: options.to, timeZone, schedule });
+    // Every statement as Athena would take it: the strict twin refuses what Athena refuses.
+    const data = await loadReportData(new StrictAthenaEngine(lake), {
+      from: options.from,
+      to: options.to,
+      timeZone,
+      schedule,
+    });
     html = renderPage(data, { source: lake.paths.root, generatedAt: now.toISOString() });
   } finally {
     lake.close();

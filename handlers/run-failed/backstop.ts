@@ -1,6 +1,7 @@
+import { renderSql } from '../../workflow/sql-template';
 import type { CompletionDetail } from '../check-summary/events';
 import type { QueryEngine } from '../ports';
-import { MAX_ERROR_CHARACTERS, recordFailedRun, runStatus, truncate } from './record';
+import { MAX_ERROR_CHARACTERS, type RunFailure, recordFailedRun, runStatus, truncate } from './record';
 
 /** An execution that ended FAILED, TIMED_OUT or ABORTED, as its status change and DescribeExecution tell. */
 export interface EndedExecution {
@@ -15,6 +16,23 @@ export interface EndedExecution {
   readonly cause?: string;
 }
 
+/** What a run's row says when its execution ended without its own undo (timeout, abort, runtime error). */
+export const INTERRUPTED_CAUSE = 'the run was interrupted before it could undo its changes';
+
+/** The FAILED row of an execution that ended before its own catch could record it. */
+export function interruptedFailure(execution: EndedExecution): RunFailure {
+  return {
+    runId: execution.runId,
+    startedAt: execution.startedAt,
+    bucket: execution.bucket,
+    key: execution.key,
+    etag: execution.etag,
+    state: `Interrupted (execution ${execution.status})`,
+    error: execution.error ?? `States.${execution.status === 'TIMED_OUT' ? 'Timeout' : 'Aborted'}`,
+    cause: execution.cause ? `${INTERRUPTED_CAUSE}: ${execution.cause}` : INTERRUPTED_CAUSE,
+  };
+}
+
 export interface BackstopDependencies {
   readonly engine: QueryEngine;
   /** sql/failure/record_failed_run.sql */
@@ -23,10 +41,40 @@ export interface BackstopDependencies {
   readonly emit: (detail: CompletionDetail) => Promise<void>;
 }
 
+export interface RepairDependencies {
+  readonly engine: QueryEngine;
+  /** sql/failure/record_failed_run.sql */
+  readonly recordSql: string;
+  /** The undo MERGEs (workflow/steps.ts UNDO_STEPS), in order. */
+  readonly undoSql: readonly string[];
+}
+
+/**
+ * The drain's repair of a child that ended without success, run under the lock before the next message:
+ * the row is closed FAILED (as interrupted, unless the run already recorded its own failure), then the
+ * undo MERGEs recompute the run's windows without it. For a run that undid itself this changes nothing:
+ * the row stays as it was and the MERGEs give the same gold again.
+ */
+export async function repairEndedRun(
+  deps: RepairDependencies,
+  execution: EndedExecution,
+): Promise<{ readonly repaired: true }> {
+  await recordFailedRun(deps.engine, deps.recordSql, interruptedFailure(execution));
+  const status = await runStatus(deps.engine, execution.runId);
+  if (status !== 'FAILED') {
+    throw new Error(
+      `run ${execution.runId} is ${status ?? 'missing'} after recording its failure; not undone`,
+    );
+  }
+  for (const sql of deps.undoSql) await deps.engine.query(renderSql(sql, { run_id: execution.runId }));
+  return { repaired: true };
+}
+
 /**
  * Every execution that did not succeed ends here, caught or not: a failure the state machine caught
  * already has its FAILED row (and its changes undone); a timeout, an abort or a runtime error does not,
- * and gets one now. Either way the FAILED completion event goes out, so check-summary alerts.
+ * and gets one now (its changes are undone by the drain, under the lock: `repairEndedRun`). Either way
+ * the FAILED completion event goes out, so check-summary alerts.
  */
 export async function handleEndedExecution(
   deps: BackstopDependencies,
@@ -34,18 +82,7 @@ export async function handleEndedExecution(
 ): Promise<{ readonly recorded: boolean }> {
   const status = await runStatus(deps.engine, execution.runId);
   const recorded = status !== 'FAILED';
-  if (recorded) {
-    await recordFailedRun(deps.engine, deps.recordSql, {
-      runId: execution.runId,
-      startedAt: execution.startedAt,
-      bucket: execution.bucket,
-      key: execution.key,
-      etag: execution.etag,
-      state: `Execution ${execution.status}`,
-      error: execution.error ?? `States.${execution.status === 'TIMED_OUT' ? 'Timeout' : 'Aborted'}`,
-      cause: execution.cause,
-    });
-  }
+  if (recorded) await recordFailedRun(deps.engine, deps.recordSql, interruptedFailure(execution));
   const [row] = await deps.engine.query('select error from pipeline_runs where run_id = ?', [
     execution.runId,
   ]);

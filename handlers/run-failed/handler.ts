@@ -6,9 +6,9 @@ import * as z from 'zod';
 import { COMPLETION_EVENT } from '../../workflow/definition';
 import { AthenaQueryEngine } from '../aws/athena-query-engine';
 import type { QueryEngine } from '../ports';
-import { type EndedExecution, handleEndedExecution } from './backstop';
-import { caughtFailure } from './events';
-import { recordFailedRun } from './record';
+import { type EndedExecution, handleEndedExecution, repairEndedRun } from './backstop';
+import { caughtFailure, notifyingExecution, repairRequest } from './events';
+import { MAX_ERROR_CHARACTERS, recordFailedRun, truncate } from './record';
 
 export const logger = new Logger();
 
@@ -28,9 +28,12 @@ const ExecutionInputSchema = z.object({ bucket: z.string(), key: z.string(), eta
 export interface RunFailedDependencies {
   readonly engine: QueryEngine;
   readonly recordSql: string;
+  /** The undo MERGEs, in order (workflow/steps.ts UNDO_STEPS). */
+  readonly undoSql: readonly string[];
   readonly describe: (executionArn: string) => Promise<{
     input: string;
     startDate: Date;
+    status: string;
     error?: string;
     cause?: string;
   }>;
@@ -43,7 +46,11 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
-export function awsDependencies(env: NodeJS.ProcessEnv, recordSql: string): RunFailedDependencies {
+export function awsDependencies(
+  env: NodeJS.ProcessEnv,
+  recordSql: string,
+  undoSql: readonly string[],
+): RunFailedDependencies {
   const sfn = new SFNClient({});
   const events = new EventBridgeClient({});
   const eventBusName = required(env, 'EVENT_BUS_NAME');
@@ -53,11 +60,13 @@ export function awsDependencies(env: NodeJS.ProcessEnv, recordSql: string): RunF
       database: required(env, 'GLUE_DATABASE'),
     }),
     recordSql,
+    undoSql,
     describe: async (executionArn) => {
       const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       return {
         input: out.input ?? '{}',
         startDate: out.startDate ?? new Date(),
+        status: out.status ?? 'UNKNOWN',
         error: out.error,
         cause: out.cause,
       };
@@ -81,15 +90,49 @@ export function awsDependencies(env: NodeJS.ProcessEnv, recordSql: string): RunF
   };
 }
 
+const ENDED = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+
+/** The execution as the backstop and the repair see it, read with DescribeExecution. */
+async function endedExecution(
+  deps: RunFailedDependencies,
+  executionArn: string,
+  change?: { readonly name: string; readonly status: EndedExecution['status'] },
+): Promise<EndedExecution> {
+  const described = await deps.describe(executionArn);
+  const ended = change?.status ?? ENDED.find((candidate) => candidate === described.status);
+  if (!ended) throw new Error(`execution ${executionArn} is ${described.status}, not ended without success`);
+  const input = ExecutionInputSchema.parse(JSON.parse(described.input));
+  return {
+    // An execution's ARN ends with its name, the run id (API_DescribeExecution, executionArn).
+    runId: change?.name ?? executionArn.split(':').at(-1) ?? executionArn,
+    executionArn,
+    startedAt: described.startDate.toISOString(),
+    status: ended,
+    bucket: input.bucket,
+    key: input.key,
+    etag: input.etag,
+    error: described.error,
+    cause: described.cause,
+  };
+}
+
 /**
- * Two callers: the state machine's RecordFailedRun (record only: the undo steps and the Fail state
- * follow), and the EventBridge rule on the execution's status change (record when not yet recorded,
- * then send the FAILED completion event). Throws on failure, so both callers retry.
+ * Three callers: the state machine's RecordFailedRun (record only: the undo steps and the Fail state
+ * follow); the EventBridge rule on the execution's status change (record when not yet recorded, then
+ * send the FAILED completion event); and the drain, which asks it to record a child that never started
+ * (`notify`: record and send the event) or to repair a child that ended without success (record as
+ * interrupted, then undo). Throws on failure, so every caller retries.
  */
 export function createRunFailedHandler(dependencies: () => RunFailedDependencies) {
   let deps: RunFailedDependencies | undefined;
-  return async (event: unknown): Promise<{ recorded: boolean }> => {
+  return async (event: unknown): Promise<{ recorded: boolean } | { repaired: true }> => {
     deps ??= dependencies();
+    const repair = repairRequest(event);
+    if (repair) {
+      const ended = await endedExecution(deps, repair);
+      logger.info('repairing a run that ended without success', { runId: ended.runId, status: ended.status });
+      return repairEndedRun(deps, ended);
+    }
     const caught = caughtFailure(event);
     if (caught) {
       logger.info('recording a caught failure', {
@@ -98,22 +141,23 @@ export function createRunFailedHandler(dependencies: () => RunFailedDependencies
         error: caught.error,
       });
       await recordFailedRun(deps.engine, deps.recordSql, caught);
+      const notifying = notifyingExecution(event);
+      if (notifying !== undefined) {
+        await deps.putEvent({
+          status: 'FAILED',
+          run_id: caught.runId,
+          execution_arn: notifying,
+          started_at: caught.startedAt,
+          bucket: caught.bucket,
+          key: caught.key,
+          error: caught.error,
+          ...(caught.cause ? { cause: truncate(caught.cause, MAX_ERROR_CHARACTERS) } : {}),
+        });
+      }
       return { recorded: true };
     }
     const change = StatusChangeSchema.parse(event);
-    const described = await deps.describe(change.detail.executionArn);
-    const input = ExecutionInputSchema.parse(JSON.parse(described.input));
-    const ended: EndedExecution = {
-      runId: change.detail.name,
-      executionArn: change.detail.executionArn,
-      startedAt: described.startDate.toISOString(),
-      status: change.detail.status,
-      bucket: input.bucket,
-      key: input.key,
-      etag: input.etag,
-      error: described.error,
-      cause: described.cause,
-    };
+    const ended = await endedExecution(deps, change.detail.executionArn, change.detail);
     logger.info('execution ended without success', { runId: ended.runId, status: ended.status });
     const emit = deps.putEvent;
     return handleEndedExecution(

@@ -26,14 +26,21 @@ ranked as (
     from extension_totals
 ),
 
+top_extensions as (
+    -- Athena takes a ? parameter only in a WHERE clause ("Use parameterized queries")
+    select extension
+    from ranked
+    where hours_rank <= cast(? as bigint)
+),
+
 labelled as (
     select
         weeks.week_start,
-        case when ranked.hours_rank <= cast(? as bigint) then weeks.extension end as extension,
+        top_extensions.extension,
         weeks.extension as source_extension,
         weeks.productive_hours
     from weeks_in_range as weeks
-    inner join ranked on weeks.extension = ranked.extension
+    left join top_extensions on weeks.extension = top_extensions.extension
 ),
 
 per_week as (

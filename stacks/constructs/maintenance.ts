@@ -2,11 +2,12 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import { SchedulerSchedule } from '@cdktf/provider-aws/lib/scheduler-schedule';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { Construct } from 'constructs';
+import { type MaintenanceOperation, maintenanceMessage } from '../../workflow/drain-definition';
 import { MANAGED_TABLES, type TableDefinition } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { tablePrefix } from './catalog';
-import { ServiceRole } from './iam';
+import { ATHENA_QUERY_ACTIONS, type PolicyStatement, ServiceRole } from './iam';
 import { ATHENA_RESULTS_PREFIX, type Storage } from './storage';
 
 /**
@@ -22,7 +23,7 @@ import { ATHENA_RESULTS_PREFIX, type Storage } from './storage';
  * generated here rather than kept in sql/, whose files must parse with the Trino grammar. A table name
  * starting with `_` would need backticks for VACUUM only; such names are refused.
  */
-export type MaintenanceOperation = 'optimize' | 'vacuum';
+export type { MaintenanceOperation };
 
 const TABLE_NAME = /^[a-z][a-z0-9_]*$/;
 
@@ -37,33 +38,78 @@ export function maintenanceStatement(operation: MaintenanceOperation, table: Tab
     : `VACUUM ${table.name}`;
 }
 
-/**
- * Universal target of EventBridge Scheduler: `arn:aws:scheduler:::aws-sdk:<service>:<apiAction>` with
- * the API's request as JSON input; the execution role needs the API's permission
- * (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-universal.html). The
- * service is the SDK's identifier (`athena`); read-only actions (`get...`, `list...`, `query...`) are
- * refused there, `startQueryExecution` is not one of them.
- */
-const START_QUERY_ACTION = 'athena:startQueryExecution';
+/** Every statement of one operation, one per Iceberg table, in table order. */
+export function maintenanceStatements(operation: MaintenanceOperation): string[] {
+  return MANAGED_TABLES.map((table) => maintenanceStatement(operation, table));
+}
+
+/** What the Athena maintenance statements read and write, for the role that starts them (the drain's):
+ * Athena runs a query with its caller's credentials. */
+export function maintenanceQueryPermissions(props: {
+  readonly context: AwsContext;
+  readonly storage: Storage;
+  readonly databaseName: string;
+  readonly workgroupArn: string;
+}): PolicyStatement[] {
+  const { context, storage } = props;
+  const database = props.databaseName;
+  return [
+    { Sid: 'RunMaintenanceQueries', Action: [...ATHENA_QUERY_ACTIONS], Resource: [props.workgroupArn] },
+    {
+      // OPTIMIZE and VACUUM commit a new metadata location to the table's catalog entry.
+      Sid: 'CommitTables',
+      Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:UpdateTable'],
+      Resource: [
+        context.arn('glue', 'catalog'),
+        context.arn('glue', `database/${database}`),
+        ...MANAGED_TABLES.map((table) => context.arn('glue', `table/${database}/${table.name}`)),
+      ],
+    },
+    {
+      Sid: 'ListTables',
+      Action: ['s3:ListBucket'],
+      Resource: [storage.gold.arn],
+      Condition: {
+        StringLike: { 's3:prefix': MANAGED_TABLES.map((table) => `${tablePrefix(table)}/*`) },
+      },
+    },
+    {
+      Sid: 'RewriteTableFiles',
+      Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+      Resource: MANAGED_TABLES.map((table) => storage.gold.objectsArn(tablePrefix(table))),
+    },
+    {
+      Sid: 'LocateBuckets',
+      Action: ['s3:GetBucketLocation'],
+      Resource: [storage.gold.arn, storage.athenaResults.arn],
+    },
+    {
+      Sid: 'WriteQueryResults',
+      Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      Resource: [storage.athenaResults.objectsArn(ATHENA_RESULTS_PREFIX)],
+    },
+    { Sid: 'UseLakeKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: [storage.key.arn] },
+  ];
+}
 
 export interface MaintenanceProps {
   readonly config: EnvironmentConfig;
   readonly context: AwsContext;
   readonly storage: Storage;
-  readonly workgroupName: string;
-  readonly workgroupArn: string;
-  readonly databaseName: string;
-  /** Where the alarm on undelivered maintenance runs publishes. */
+  /** The pending-objects queue (serialization.ts): maintenance waits there for the lock like any run. */
+  readonly pendingQueue: SqsQueue;
+  /** Where the alarm on undelivered maintenance messages publishes. */
   readonly alertTopicArn: string;
 }
 
 /**
- * Scheduled Iceberg maintenance: EventBridge Scheduler starts one Athena query per table and
- * operation in the pipeline's workgroup (results location and encryption enforced there). Athena
- * runs the query with the caller's credentials, so the schedule's role holds what the statements
- * read and write: the tables' catalog entries and files, the results prefix, the lake key. The
- * schedule only starts the query; a query that fails shows in the workgroup's history and the next
- * run repeats the work. Starts that fail after retries land in a dead-letter queue with an alarm.
+ * Scheduled Iceberg maintenance under the pipeline lock: EventBridge Scheduler puts
+ * `{"maintenance": "optimize"}` or `{"maintenance": "vacuum"}` on the pending-objects queue (a templated
+ * SQS target, https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html), and
+ * the drain runs the statements between two runs, never during one (workflow/drain-definition.ts), so a
+ * MERGE never loses its Iceberg commit to OPTIMIZE or VACUUM. A failed statement alerts through the topic;
+ * the next schedule repeats the work. Messages that cannot be sent after retries land in a dead-letter
+ * queue with an alarm.
  */
 export class Maintenance extends Construct {
   readonly schedules: SchedulerSchedule[] = [];
@@ -72,7 +118,6 @@ export class Maintenance extends Construct {
   constructor(scope: Construct, id: string, props: MaintenanceProps) {
     super(scope, id);
     const { config, context, storage } = props;
-    const database = props.databaseName;
     const name = `${config.namePrefix}-table-maintenance`;
 
     this.deadLetterQueue = new SqsQueue(this, 'deadLetterQueue', {
@@ -82,49 +127,14 @@ export class Maintenance extends Construct {
     });
     const role = new ServiceRole(this, 'role', {
       name,
-      description: 'EventBridge Scheduler: OPTIMIZE and VACUUM of the Iceberg tables through Athena',
+      description: 'EventBridge Scheduler: queues OPTIMIZE and VACUUM for the drain, under the pipeline lock',
       service: 'scheduler.amazonaws.com',
       sourceAccount: context.accountId,
       statements: [
-        {
-          Sid: 'StartMaintenanceQueries',
-          Action: ['athena:StartQueryExecution'],
-          Resource: [props.workgroupArn],
-        },
-        {
-          // OPTIMIZE and VACUUM commit a new metadata location to the table's catalog entry.
-          Sid: 'CommitTables',
-          Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:UpdateTable'],
-          Resource: [
-            context.arn('glue', 'catalog'),
-            context.arn('glue', `database/${database}`),
-            ...MANAGED_TABLES.map((table) => context.arn('glue', `table/${database}/${table.name}`)),
-          ],
-        },
-        {
-          Sid: 'ListTables',
-          Action: ['s3:ListBucket'],
-          Resource: [storage.gold.arn],
-          Condition: {
-            StringLike: { 's3:prefix': MANAGED_TABLES.map((table) => `${tablePrefix(table)}/*`) },
-          },
-        },
-        {
-          Sid: 'RewriteTableFiles',
-          Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-          Resource: MANAGED_TABLES.map((table) => storage.gold.objectsArn(tablePrefix(table))),
-        },
-        {
-          Sid: 'LocateBuckets',
-          Action: ['s3:GetBucketLocation'],
-          Resource: [storage.gold.arn, storage.athenaResults.arn],
-        },
-        {
-          Sid: 'WriteQueryResults',
-          Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-          Resource: [storage.athenaResults.objectsArn(ATHENA_RESULTS_PREFIX)],
-        },
-        { Sid: 'UseLakeKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: [storage.key.arn] },
+        { Sid: 'QueueMaintenance', Action: ['sqs:SendMessage'], Resource: [props.pendingQueue.arn] },
+        // Sending to a queue encrypted with the project key makes a data key
+        // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+        { Sid: 'UseProjectKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: [storage.key.arn] },
         { Sid: 'DeadLetters', Action: ['sqs:SendMessage'], Resource: [this.deadLetterQueue.arn] },
       ],
     });
@@ -134,33 +144,26 @@ export class Maintenance extends Construct {
       vacuum: config.maintenance.vacuumSchedule,
     };
     for (const [operation, expression] of Object.entries(schedules) as [MaintenanceOperation, string][]) {
-      for (const table of MANAGED_TABLES) {
-        this.schedules.push(
-          new SchedulerSchedule(this, `${operation}_${table.name}`, {
-            name: `${config.namePrefix}-${operation}-${table.name}`,
-            description: `Iceberg maintenance: ${maintenanceStatement(operation, table)}`,
-            scheduleExpression: expression,
-            scheduleExpressionTimezone: config.timezone,
-            flexibleTimeWindow: { mode: 'OFF' },
-            target: {
-              arn: `arn:${context.partition}:scheduler:::aws-sdk:${START_QUERY_ACTION}`,
-              roleArn: role.arn,
-              input: JSON.stringify({
-                QueryString: maintenanceStatement(operation, table),
-                WorkGroup: props.workgroupName,
-                QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: database },
-              }),
-              retryPolicy: { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 3 },
-              deadLetterConfig: { arn: this.deadLetterQueue.arn },
-            },
-          }),
-        );
-      }
+      this.schedules.push(
+        new SchedulerSchedule(this, operation, {
+          name: `${config.namePrefix}-${operation}`,
+          description: `Iceberg maintenance, run by the drain: ${maintenanceStatements(operation).join('; ')}`,
+          scheduleExpression: expression,
+          scheduleExpressionTimezone: config.timezone,
+          flexibleTimeWindow: { mode: 'OFF' },
+          target: {
+            arn: props.pendingQueue.arn,
+            roleArn: role.arn,
+            input: JSON.stringify(maintenanceMessage(operation)),
+            retryPolicy: { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 3 },
+            deadLetterConfig: { arn: this.deadLetterQueue.arn },
+          },
+        }),
+      );
     }
-
     new CloudwatchMetricAlarm(this, 'deadLettersAlarm', {
       alarmName: `${name}-dead-letters`,
-      alarmDescription: 'A scheduled OPTIMIZE or VACUUM could not be started (docs/deploy.md, Operate)',
+      alarmDescription: 'A scheduled OPTIMIZE or VACUUM could not be queued (docs/deploy.md, Operate)',
       namespace: 'AWS/SQS',
       metricName: 'ApproximateNumberOfMessagesVisible',
       dimensions: { QueueName: this.deadLetterQueue.name },

@@ -31,6 +31,8 @@ export interface MonitoringProps {
   readonly workgroupArn: string;
   readonly databaseName: string;
   readonly checkSummaryEntry: string;
+  /** The run-failed Lambda: its errors and dead letters alarm too. */
+  readonly runFailedFunction: NodeFunction;
   readonly bundleRoot: string;
 }
 
@@ -197,6 +199,7 @@ export class Monitoring extends Construct {
     const functions: [string, string, NodeFunction][] = [
       ['checkSummaryErrorsAlarm', 'check-summary-errors', check],
       ['notifyErrorsAlarm', 'notify-errors', notifications.notifyFunction],
+      ['runFailedErrorsAlarm', 'run-failed-errors', props.runFailedFunction],
     ];
     for (const [alarmId, name, fn] of functions) {
       alarm(alarmId, name, `Lambda ${name.replace(/-errors$/, '')} threw`, {
@@ -220,6 +223,7 @@ export class Monitoring extends Construct {
       ['bronzeRuleDeadLettersAlarm', 'bronze-rule-dead-letters', orchestration.bronzeRuleDeadLetterQueue],
       ['checkSummaryDeadLettersAlarm', 'check-summary-dead-letters', check.deadLetterQueue],
       ['notifyDeadLettersAlarm', 'notify-dead-letters', notifications.notifyFunction.deadLetterQueue],
+      ['runFailedDeadLettersAlarm', 'run-failed-dead-letters', props.runFailedFunction.deadLetterQueue],
     ];
     for (const [alarmId, name, queue] of deadLetterQueues) {
       alarm(alarmId, name, 'Messages are waiting in a dead-letter queue (docs/deploy.md, Operate)', {

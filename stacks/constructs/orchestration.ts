@@ -74,6 +74,9 @@ export class Orchestration extends Construct {
     const tableArns = [...SILVER_TABLES, ...MANAGED_TABLES].map((table) =>
       context.arn('glue', `table/${database}/${table.name}`),
     );
+    // Made later (monitoring.ts, notifications.ts), which need this state machine: named, not referenced.
+    const checkSummaryArn = context.arn('lambda', `function:${config.namePrefix}-check-summary`);
+    const alertTopicArn = context.arn('sns', `${config.namePrefix}-alerts`);
     const role = new ServiceRole(this, 'role', {
       name: `${name}-state-machine`,
       description:
@@ -135,6 +138,9 @@ export class Orchestration extends Construct {
           Action: ['lambda:InvokeFunction'],
           Resource: [props.runFailedFunctionArn],
         },
+        // A committed run whose completion event fails: the check it would have started, and an alert.
+        { Sid: 'CheckWithoutEvent', Action: ['lambda:InvokeFunction'], Resource: [checkSummaryArn] },
+        { Sid: 'AlertEventFailed', Action: ['sns:Publish'], Resource: [alertTopicArn] },
         ...STATE_MACHINE_LOGS_AND_TRACES,
       ],
     });
@@ -145,6 +151,8 @@ export class Orchestration extends Construct {
       glueDatabase: database,
       eventBusName: this.eventBus.name,
       runFailedFunctionArn: props.runFailedFunctionArn,
+      checkSummaryFunctionArn: checkSummaryArn,
+      alertTopicArn,
     });
     this.stateMachine = new SfnStateMachine(this, 'stateMachine', {
       name,

@@ -3,7 +3,7 @@ import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { Construct } from 'constructs';
-import { PIPELINE_RUNS } from '../../workflow/tables';
+import { MANAGED_TABLES, SILVER_TABLES } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { tablePrefix } from './catalog';
@@ -46,8 +46,9 @@ export class RunFailed extends Construct {
       entry: props.entry,
       bundleRoot: props.bundleRoot,
       logRetentionDays: config.retention.logDays,
-      // Athena queries are polled to completion inside the invocation.
-      timeoutSeconds: 300,
+      // Athena queries are polled to completion inside the invocation; the drain's repair runs the three
+      // undo MERGEs. 900 s is Lambda's maximum ("Lambda quotas", function timeout).
+      timeoutSeconds: 900,
       environment: {
         ATHENA_WORKGROUP: props.workgroupName,
         GLUE_DATABASE: database,
@@ -57,23 +58,32 @@ export class RunFailed extends Construct {
       statements: [
         { Sid: 'RunAuditQueries', Action: [...ATHENA_QUERY_ACTIONS], Resource: [props.workgroupArn] },
         {
-          Sid: 'WriteAuditCatalog',
+          // The audit row, and the drain's repair: the undo MERGEs read silver and the gold tables and
+          // write the gold tables, as the pipeline's own undo steps do.
+          Sid: 'WriteGoldCatalog',
           Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:UpdateTable'],
           Resource: [
             context.arn('glue', 'catalog'),
             context.arn('glue', `database/${database}`),
-            context.arn('glue', `table/${database}/${PIPELINE_RUNS.name}`),
+            ...[...SILVER_TABLES, ...MANAGED_TABLES].map((table) =>
+              context.arn('glue', `table/${database}/${table.name}`),
+            ),
           ],
         },
         {
           Sid: 'LocateBuckets',
           Action: ['s3:GetBucketLocation', 's3:ListBucket'],
-          Resource: [storage.gold.arn, storage.athenaResults.arn],
+          Resource: [storage.silver.arn, storage.gold.arn, storage.athenaResults.arn],
         },
         {
-          Sid: 'WriteAuditTable',
+          Sid: 'ReadSilver',
+          Action: ['s3:GetObject'],
+          Resource: SILVER_TABLES.map((table) => storage.silver.objectsArn(tablePrefix(table))),
+        },
+        {
+          Sid: 'WriteGold',
           Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-          Resource: [storage.gold.objectsArn(tablePrefix(PIPELINE_RUNS))],
+          Resource: MANAGED_TABLES.map((table) => storage.gold.objectsArn(tablePrefix(table))),
         },
         {
           Sid: 'WriteQueryResults',

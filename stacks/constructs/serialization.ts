@@ -12,6 +12,7 @@ import {
   RECEIVE_WAIT_SECONDS,
   visibilityTimeoutSeconds,
 } from '../../workflow/drain-definition';
+import { MANAGED_TABLES } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import type { EncryptionKey } from './encryption-key';
@@ -22,6 +23,8 @@ import {
   ServiceRole,
   STATE_MACHINE_LOGS_AND_TRACES,
 } from './iam';
+import { maintenanceQueryPermissions, maintenanceStatement } from './maintenance';
+import type { Storage } from './storage';
 
 export interface SerializationProps {
   readonly config: EnvironmentConfig;
@@ -30,17 +33,31 @@ export interface SerializationProps {
   readonly pipelineStateMachineName: string;
   readonly pipelineStateMachineArn: string;
   readonly pipelineTimeoutSeconds: number;
+  /** The run-failed Lambda: records a child that never started, repairs one that ended unsuccessfully. */
+  readonly runFailedFunctionArn: string;
   /** The bronze rule: the only sender the queue accepts. */
   readonly bronzeRuleArn: string;
-  /** Where the dead-letter alarm publishes. */
+  /** Where the alarms publish, and the drain reports a failed maintenance statement. */
   readonly alertTopicArn: string;
+  /** What the maintenance statements the drain runs need: the lake, the workgroup, the database. */
+  readonly storage: Storage;
+  readonly workgroupName: string;
+  readonly workgroupArn: string;
+  readonly databaseName: string;
 }
 
 /** SQS keeps a message at most 14 days (MessageRetentionPeriod, API_SetQueueAttributes). */
 const RETENTION_SECONDS = 14 * 24 * 3600;
 
 /** A message whose drain died this many times goes to the dead-letter queue (and its alarm). */
-const MAX_RECEIVE_COUNT = 3;
+export const MAX_RECEIVE_COUNT = 3;
+
+/**
+ * A healthy drain takes the oldest message within one child timeout plus a sweep period, unless a
+ * backlog of runs waits ahead of it (about 240 runs of 3 minutes in 12 hours): past 12 hours something
+ * keeps the queue from draining, with 13.5 of the 14 retention days left to act.
+ */
+export const OLDEST_PENDING_ALARM_SECONDS = 12 * 3600;
 
 /**
  * A drain every 15 minutes, whatever lands: a queue is never left waiting when the describe of a dead
@@ -156,6 +173,14 @@ export class Serialization extends Construct {
           Resource: [context.arn('states', `execution:${name}:*`)],
         },
         { Sid: 'StartSuccessor', Action: ['states:StartExecution'], Resource: [drainArn] },
+        {
+          Sid: 'RecordAndRepairChildren',
+          Action: ['lambda:InvokeFunction'],
+          Resource: [props.runFailedFunctionArn],
+        },
+        // OPTIMIZE and VACUUM, between two runs (maintenance.ts queues them).
+        ...maintenanceQueryPermissions(props),
+        { Sid: 'AlertMaintenanceFailed', Action: ['sns:Publish'], Resource: [props.alertTopicArn] },
         ...STATE_MACHINE_LOGS_AND_TRACES,
       ],
     });
@@ -164,7 +189,24 @@ export class Serialization extends Construct {
       lockTableName: this.lockTable.name,
       queueUrl: this.queue.url,
       pipelineStateMachineArn: props.pipelineStateMachineArn,
+      pipelineExecutionArnPrefix: context.arn('states', `execution:${props.pipelineStateMachineName}`),
       pipelineTimeoutSeconds: props.pipelineTimeoutSeconds,
+      runFailedFunctionArn: props.runFailedFunctionArn,
+      maintenance: {
+        workGroup: props.workgroupName,
+        database: props.databaseName,
+        statements: {
+          optimize: MANAGED_TABLES.map((table) => ({
+            table: table.name,
+            query: maintenanceStatement('optimize', table),
+          })),
+          vacuum: MANAGED_TABLES.map((table) => ({
+            table: table.name,
+            query: maintenanceStatement('vacuum', table),
+          })),
+        },
+        alertTopicArn: props.alertTopicArn,
+      },
     });
     this.stateMachine = new SfnStateMachine(this, 'drain', {
       name,
@@ -202,20 +244,64 @@ export class Serialization extends Construct {
       },
     });
 
-    new CloudwatchMetricAlarm(this, 'pendingDeadLettersAlarm', {
-      alarmName: `${config.namePrefix}-pending-objects-dead-letters`,
-      alarmDescription: `A bronze object's drain died ${MAX_RECEIVE_COUNT} times; it waits in the dead-letter queue`,
-      namespace: 'AWS/SQS',
-      metricName: 'ApproximateNumberOfMessagesVisible',
-      dimensions: { QueueName: this.deadLetterQueue.name },
-      statistic: 'Maximum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
-      treatMissingData: 'notBreaching',
-      alarmActions: [props.alertTopicArn],
-      okActions: [props.alertTopicArn],
-    });
+    const alarm = (id: string, name: string, description: string, metric: Omit<AlarmMetric, 'id'>) =>
+      new CloudwatchMetricAlarm(this, id, {
+        alarmName: `${config.namePrefix}-${name}`,
+        alarmDescription: description,
+        ...metric,
+        period: 300,
+        evaluationPeriods: 1,
+        comparisonOperator: 'GreaterThanThreshold',
+        treatMissingData: 'notBreaching',
+        alarmActions: [props.alertTopicArn],
+        okActions: [props.alertTopicArn],
+      });
+    alarm(
+      'pendingDeadLettersAlarm',
+      'pending-objects-dead-letters',
+      `A bronze object was received ${MAX_RECEIVE_COUNT} times without its run finishing; it waits in the dead-letter queue`,
+      {
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: this.deadLetterQueue.name },
+        statistic: 'Maximum',
+        threshold: 0,
+      },
+    );
+    // A drain that cannot receive (a revoked permission, a disabled key) leaves objects in the queue; SQS
+    // deletes them unseen after the retention period (API_SetQueueAttributes, MessageRetentionPeriod).
+    alarm(
+      'pendingOldestMessageAlarm',
+      'pending-objects-waiting',
+      `The oldest pending object has waited over ${OLDEST_PENDING_ALARM_SECONDS / 3600} hours; SQS drops it after 14 days`,
+      {
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateAgeOfOldestMessage',
+        dimensions: { QueueName: this.queue.name },
+        statistic: 'Maximum',
+        threshold: OLDEST_PENDING_ALARM_SECONDS,
+      },
+    );
+    // Step Functions' execution metrics per state machine (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html).
+    for (const [id, name, metricName] of [
+      ['drainFailedAlarm', 'drain-failed', 'ExecutionsFailed'],
+      ['drainAbortedAlarm', 'drain-aborted', 'ExecutionsAborted'],
+    ] as const) {
+      alarm(id, name, `Drain executions: ${metricName} (the lock is released; see the execution's cause)`, {
+        namespace: 'AWS/States',
+        metricName,
+        dimensions: { StateMachineArn: this.stateMachine.arn },
+        statistic: 'Sum',
+        threshold: 0,
+      });
+    }
   }
+}
+
+interface AlarmMetric {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Record<string, string>;
+  readonly statistic: string;
+  readonly threshold: number;
 }

@@ -39,6 +39,12 @@ export interface DescribedExecution {
   readonly Cause?: string;
 }
 
+/** How a child run that throws these ended: its timeout, or StopExecution (tests throw them to say so). */
+const ENDED_BY: Record<string, ExecutionStatus> = {
+  'States.Timeout': 'TIMED_OUT',
+  'States.Aborted': 'ABORTED',
+};
+
 /**
  * Execution names: 1 to 80 characters, none of whitespace, `< > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /`
  * or control characters (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
@@ -148,7 +154,10 @@ export class LocalStepFunctions {
           this.finish(arn, 'SUCCEEDED', { output: (await run(input, arn)) ?? {} });
         } catch (error) {
           const failure = error as Error;
-          this.finish(arn, 'FAILED', { error: failure.name, cause: failure.message });
+          this.finish(arn, ENDED_BY[failure.name] ?? 'FAILED', {
+            error: failure.name,
+            cause: failure.message,
+          });
         }
       }
       const described = this.describe(this.record(arn));
