@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDay } from '../cli/days';
@@ -14,25 +13,8 @@ import {
 } from '../handlers/coverage-check/wall-clock';
 import { Lake } from '../local/lake';
 import { runFile } from '../local/runner';
+import { runCli as cli } from './support/cli';
 import { removeDir, tempDir, withLake, writeCsv } from './support/lake';
-
-const BIN = join(__dirname, '..', 'bin', 'agent-etl.js');
-
-function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('AGENT_ETL_')),
-  );
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 function captureIo(): CommandIo & { out: string[]; err: string[] } {
   const out: string[] = [];

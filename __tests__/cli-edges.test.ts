@@ -1,37 +1,11 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BIN, runCli as cli } from './support/cli';
 import { removeDir, tempDir, writeCsv } from './support/lake';
 
 const ROOT = join(__dirname, '..');
-const BIN = join(ROOT, 'bin', 'agent-etl.js');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The command as a user runs it, with only the settings given (none of the caller's AGENT_ETL_*). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('AGENT_ETL_')),
-  );
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...base, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 const lines = (text: string) => text.trimEnd().split('\n');
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');

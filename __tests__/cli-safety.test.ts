@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -31,6 +31,7 @@ import {
 } from '../local/runner';
 import { renderSql } from '../workflow/sql-template';
 import { PIPELINE_STEPS, readSql } from '../workflow/steps';
+import { BIN, runCli as cli, startCli as start } from './support/cli';
 import { dataExports, removeDir, tempDir, writeCsv } from './support/lake';
 
 /**
@@ -39,39 +40,6 @@ import { dataExports, removeDir, tempDir, writeCsv } from './support/lake';
  * file's error never stops the others. In-process where the behaviour allows; a child process where the
  * process boundary is the point (a kill, argument parsing, another user).
  */
-const BIN = join(__dirname, '..', 'bin', 'agent-etl.js');
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The command as a user runs it, with only the settings given (none of the caller's AGENT_ETL_*). */
-function start(args: string[], env: Record<string, string> = {}, cwd?: string) {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('AGENT_ETL_')),
-  );
-  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...base, ...env },
-    ...(cwd ? { cwd } : {}),
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const done = new Promise<Result>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
-}
-const cli = (args: string[], env: Record<string, string> = {}, cwd?: string) => start(args, env, cwd).done;
 
 const lines = (text: string) => text.trimEnd().split('\n');
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');

@@ -1,34 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateEvents } from '../../cli/generate';
+import { runCli, startCli as start } from '../support/cli';
 import { removeDir, tempDir, writeCsv } from '../support/lake';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'agent-etl.js');
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[]): { child: ChildProcess; done: Promise<Result>; output: () => Result } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const result: Result = { code: null, signal: null, stdout: '', stderr: '' };
-  child.stdout?.on('data', (chunk) => {
-    result.stdout += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    result.stderr += chunk;
-  });
-  const done = new Promise<Result>((resolve) =>
-    child.on('close', (code, signal) => resolve({ ...result, code, signal })),
-  );
-  return { child, done, output: () => result };
-}
-
-const cli = (...args: string[]) => start(args).done;
+const cli = (...args: string[]) => runCli(args);
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

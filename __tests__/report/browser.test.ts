@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
+import { runCli as cli } from '../support/cli';
 import { removeDir, tempDir } from '../support/lake';
 import { type Browser, CHROMIUM, launchChromium } from './browser';
 import {
@@ -17,22 +17,8 @@ import {
   REJECTS_FILE,
 } from './fixture';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'agent-etl.js');
 /** Where the test leaves its screenshot, for a person (or CI's artifacts) to look at. */
 const SCREENSHOT = join(tmpdir(), 'agent-etl-report.png');
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 let dir: string;
 let reportPath: string;
@@ -49,7 +35,7 @@ beforeAll(async () => {
   const lake = await buildFixtureLake(dir);
   reportPath = join(dir, 'report.html');
   const result = await cli(['report', '--lake', lake, '--out', reportPath]);
-  expect(result).toEqual({ code: 0, stdout: `${reportPath}\n`, stderr: '' });
+  expect(result).toMatchObject({ code: 0, stdout: `${reportPath}\n`, stderr: '' });
 
   browser = await launchChromium();
   browser.context.on('request', (request) => requests.push(request.url()));

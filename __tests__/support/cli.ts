@@ -1,0 +1,50 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** The command's entry point; the tests run what `npm run build` made, as a user would. */
+export const BIN = join(__dirname, '..', '..', 'bin', 'agent-etl.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface StartedCli {
+  readonly child: ChildProcess;
+  readonly done: Promise<CliResult>;
+  /** What the command has printed so far. */
+  output(): CliResult;
+}
+
+/** The command as a user runs it, with only the settings given (none of the caller's AGENT_ETL_*). */
+export function startCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): StartedCli {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('AGENT_ETL_')),
+  );
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...base, ...env },
+    ...(cwd ? { cwd } : {}),
+  });
+  const result: CliResult = { code: null, signal: null, stdout: '', stderr: '' };
+  child.stdout?.on('data', (chunk) => {
+    result.stdout += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    result.stderr += chunk;
+  });
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ ...result, code, signal })),
+  );
+  return { child, done, output: () => result };
+}
+
+/** Runs the command to its end. */
+export const runCli = (args: readonly string[], env: Record<string, string> = {}, cwd?: string) =>
+  startCli(args, env, cwd).done;
