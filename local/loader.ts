@@ -23,8 +23,8 @@ import {
   TIMESTAMP_FORMATS,
   WHITESPACE,
 } from '../workflow/input-contract';
-import { AGENT_EVENTS, REJECTED_ROWS } from '../workflow/tables';
-import { type Lake, silverTableDir, sqlLiteral } from './lake';
+import { AGENT_EVENTS, EVENT_EXTENTS, LOADED_DAYS, REJECTED_ROWS } from '../workflow/tables';
+import { type Lake, silverTableDir, sqlLiteral, writeDaySummaries } from './lake';
 import { measureLines, splitRecords } from './record-lines';
 
 /** A file the pipeline will not take at all; nothing of it reaches silver or gold. */
@@ -308,6 +308,9 @@ export async function loadBronzeObject(
         from ${rows} as r
         where r.reason is null
       ) to ${sqlLiteral(eventsStaging)} (format parquet, partition_by (event_date), filename_pattern '${id}_${runTag}_{i}')`);
+    const extentsStaging = join(staging, EVENT_EXTENTS.name);
+    const daysStaging = join(staging, LOADED_DAYS.name);
+    await writeDaySummaries(lake, eventsStaging, extentsStaging, daysStaging, `${id}_${runTag}`);
     const rejectsStaging = join(staging, REJECTED_ROWS.name);
     if (rejected > 0) {
       mkdirSync(rejectsStaging, { recursive: true });
@@ -318,6 +321,8 @@ export async function loadBronzeObject(
 
     promote(eventsStaging, silverTableDir(lake.paths, AGENT_EVENTS), id, keep);
     promote(rejectsStaging, silverTableDir(lake.paths, REJECTED_ROWS), id, keep);
+    promote(extentsStaging, silverTableDir(lake.paths, EVENT_EXTENTS), id, keep);
+    promote(daysStaging, silverTableDir(lake.paths, LOADED_DAYS), id, keep);
     await lake.refreshSilver();
     return { sourceObject, rowsRead: loaded + rejected, rowsLoaded: loaded, rowsRejected: rejected };
   } finally {

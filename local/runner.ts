@@ -131,17 +131,21 @@ type TaskHandler = (input: unknown) => Promise<unknown>;
 /**
  * Fault drills: AGENT_ETL_FAULT=<State>:before|after makes that state's local task fail before it does
  * its work, or after it committed (the "answer lost" case), to show what a run does with each failure.
+ * <State>:kill ends the process with SIGKILL once the state's work is committed: a run killed there
+ * (Ctrl-C, an out-of-memory kill, a lost machine) records nothing more, not even its failure.
  */
-export function faultFor(env: NodeJS.ProcessEnv): { state: string; moment: 'before' | 'after' } | undefined {
+export type FaultMoment = 'before' | 'after' | 'kill';
+
+export function faultFor(env: NodeJS.ProcessEnv): { state: string; moment: FaultMoment } | undefined {
   const value = env.AGENT_ETL_FAULT;
   if (!value) return undefined;
-  const match = /^([A-Za-z]+):(before|after)$/.exec(value);
+  const match = /^([A-Za-z]+):(before|after|kill)$/.exec(value);
   if (!match?.[1] || !match[2] || !(match[1] in definition().States)) {
     throw new Error(
-      `AGENT_ETL_FAULT must be <State>:before or <State>:after with a state of the pipeline, got ${JSON.stringify(value)}`,
+      `AGENT_ETL_FAULT must be <State>:before, <State>:after or <State>:kill with a state of the pipeline, got ${JSON.stringify(value)}`,
     );
   }
-  return { state: match[1], moment: match[2] as 'before' | 'after' };
+  return { state: match[1], moment: match[2] as FaultMoment };
 }
 
 function withFault(state: string, handler: TaskHandler): TaskHandler {
@@ -155,6 +159,7 @@ function withFault(state: string, handler: TaskHandler): TaskHandler {
   return async (input) => {
     if (fault.moment === 'before') fail();
     await handler(input);
+    if (fault.moment === 'kill') process.kill(process.pid, 'SIGKILL');
     return fail();
   };
 }
