@@ -15,7 +15,7 @@ import {
   runTypedCopy,
 } from './contenders';
 import { measureHandlers } from './handlers';
-import { profileSteps, type StepReads } from './profile';
+import { bytesRead, profileSteps, type StepReads } from './profile';
 
 /** What one measured child process reports. */
 interface Measurement {
@@ -172,6 +172,10 @@ function printSteps(title: string, steps: readonly StepReads[] | undefined): voi
         `tables ${kib(s.tableBytes).padStart(10)} (rows scanned: ${tables || 'none'})\n`,
     );
   }
+  const total = bytesRead(steps);
+  process.stdout.write(
+    `    ${'total'.padEnd(22)}                  silver ${kib(total.silver).padStart(22)}  tables ${kib(total.tables).padStart(10)}  all ${kib(total.total)}\n`,
+  );
 }
 
 interface Options {
@@ -307,6 +311,13 @@ function incremental(work: string, o: Options): void {
   }
   for (const r of results)
     printSteps(r.days === 0 ? 'empty lake' : `${r.days} days of history`, r.profiled.steps);
+  const emptyBytes = bytesRead(results[0]?.profiled.steps ?? []).total;
+  for (const r of results.slice(1)) {
+    const bytes = bytesRead(r.profiled.steps ?? []).total;
+    process.stdout.write(
+      `  bytes read, ${r.days} days / empty lake: ${kib(bytes)} / ${kib(emptyBytes)} = ${(bytes / emptyBytes).toFixed(2)}x (target <= 1.2x plus the neighbour days)\n`,
+    );
+  }
 }
 
 /** A small center's one-day file, timed as a user runs it: a fresh `agent-etl` process, start to exit. */

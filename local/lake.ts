@@ -183,6 +183,7 @@ export class Lake implements QueryEngine {
     for (const stem of missing) {
       const aside = join(this.paths.staging, `summaries-${stem}`);
       rmSync(aside, { recursive: true, force: true });
+      mkdirSync(aside, { recursive: true });
       const extents = join(aside, EVENT_EXTENTS.name);
       const loaded = join(aside, LOADED_DAYS.name);
       await writeDaySummaries(this, silverTableDir(this.paths, AGENT_EVENTS), extents, loaded, stem);
