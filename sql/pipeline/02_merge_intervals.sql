@@ -275,7 +275,7 @@ using (
     -- in interval order: new rows land beside their day's, so a reader bounded by interval_start skips
     -- the rest (DuckDB's zone maps locally; in Athena the table's day() partitions do this)
     select * from changes
-    order by interval_start, extension
+    order by interval_start
 ) as source
 on target.extension = source.extension
     and target.interval_start = source.interval_start
