@@ -5,7 +5,7 @@ import { type Lake, silverTableDir, sqlLiteral } from '../local/lake';
 import { LOAD_STATE } from '../workflow/definition';
 import { normalizeSql } from '../workflow/sql-template';
 import { PIPELINE_STEPS, readSql, START_STEP } from '../workflow/steps';
-import { AGENT_EVENTS, MANAGED_TABLES } from '../workflow/tables';
+import { MANAGED_TABLES, SILVER_TABLES } from '../workflow/tables';
 
 /**
  * What one pipeline step read, from DuckDB's JSON query profiles (one per statement): the silver
@@ -37,10 +37,14 @@ interface ProfileNode {
 
 interface SilverScan {
   readonly files: number;
-  readonly columns: readonly string[];
+  /** The files the scan opened, when the profile names them all (DuckDB lists them as "Filename(s)"). */
+  readonly names: readonly string[];
+  readonly text: string;
 }
 
-const SILVER_COLUMNS = [...AGENT_EVENTS.columns, ...AGENT_EVENTS.partitionKeys].map((c) => c.name);
+const SILVER_COLUMNS = [
+  ...new Set(SILVER_TABLES.flatMap((t) => [...t.columns, ...t.partitionKeys].map((c) => c.name))),
+];
 const TABLES = new Set(MANAGED_TABLES.map((t) => t.name));
 
 /** Silver scans (Parquet) and table scans (warehouse) of one statement's profile. */
@@ -48,10 +52,10 @@ function collect(node: ProfileNode, scans: SilverScan[], tableRows: Record<strin
   const info = node.extra_info ?? {};
   if (node.operator_name === 'READ_PARQUET') {
     // The columns a scan reads are the ones its projections and filters name.
-    const text = JSON.stringify({ ...info, 'Filename(s)': undefined });
     scans.push({
       files: Number(info['Total Files Read'] ?? 0),
-      columns: SILVER_COLUMNS.filter((c) => new RegExp(`\\b${c}\\b`).test(text)),
+      names: String(info['Filename(s)'] ?? '').match(/[^\s,]+\.parquet/g) ?? [],
+      text: JSON.stringify({ ...info, 'Filename(s)': undefined }),
     });
   } else if (typeof info.Table === 'string') {
     const table = info.Table.split('.').at(-1) ?? '';
@@ -61,19 +65,27 @@ function collect(node: ProfileNode, scans: SilverScan[], tableRows: Record<strin
   for (const child of node.children ?? []) collect(child, scans, tableRows);
 }
 
-/** Compressed bytes per silver column and file count; Parquet bytes per row of each warehouse table. */
+/** Compressed bytes of each column chunk of every silver file; Parquet bytes per row of each warehouse table. */
 async function sizes(lake: Lake): Promise<{
-  columnBytes: Record<string, number>;
-  files: number;
+  fileColumns: Map<string, Map<string, number>>;
   rowBytes: Record<string, number>;
 }> {
-  const glob = join(silverTableDir(lake.paths, AGENT_EVENTS), '**', '*.parquet');
-  const columns = await lake.query(
-    `select path_in_schema as name, sum(total_compressed_size) as bytes, count(distinct file_name) as files
-     from parquet_metadata(${sqlLiteral(glob)}) group by all`,
-  );
-  const columnBytes = Object.fromEntries(columns.map((r) => [String(r.name), Number(r.bytes)]));
-  const files = Math.max(0, ...columns.map((r) => Number(r.files)));
+  const fileColumns = new Map<string, Map<string, number>>();
+  for (const table of SILVER_TABLES) {
+    const glob = join(silverTableDir(lake.paths, table), '**', '*.parquet');
+    const [any] = await lake.query(`select count(*) as n from glob(${sqlLiteral(glob)})`);
+    if (Number(any?.n ?? 0) === 0) continue;
+    const rows = await lake.query(
+      `select file_name, path_in_schema as name, sum(total_compressed_size) as bytes
+       from parquet_metadata(${sqlLiteral(glob)}) group by all`,
+    );
+    for (const r of rows) {
+      const file = String(r.file_name);
+      const columns = fileColumns.get(file) ?? new Map<string, number>();
+      columns.set(String(r.name), Number(r.bytes));
+      fileColumns.set(file, columns);
+    }
+  }
   const scratch = mkdtempSync(join(tmpdir(), 'agent-etl-sizes-'));
   const rowBytes: Record<string, number> = {};
   try {
@@ -88,7 +100,28 @@ async function sizes(lake: Lake): Promise<{
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  return { columnBytes, files, rowBytes };
+  return { fileColumns, rowBytes };
+}
+
+/**
+ * The bytes Athena would bill for a silver scan: the compressed column chunks of the columns it names,
+ * in the files it opened. A file of an earlier run that the profile names but the lake no longer holds
+ * counts nothing; when the profile names fewer files than it read, the named ones stand for the rest.
+ */
+function scanBytes(scan: SilverScan, fileColumns: Map<string, Map<string, number>>): number {
+  if (scan.files === 0) return 0;
+  const columns = SILVER_COLUMNS.filter((c) => new RegExp(`\\b${c}\\b`).test(scan.text));
+  // An unpruned scan names its glob (`<table dir>/**/*.parquet`): every file of the table.
+  const names = scan.names.flatMap((name) => {
+    if (!name.includes('*')) return [name];
+    const dir = name.slice(0, name.indexOf('*'));
+    return [...fileColumns.keys()].filter((file) => file.startsWith(dir));
+  });
+  const bytes = names.reduce((sum, name) => {
+    const chunks = fileColumns.get(name);
+    return sum + columns.reduce((s, c) => s + (chunks?.get(c) ?? 0), 0);
+  }, 0);
+  return names.length > 0 ? (bytes * scan.files) / names.length : 0;
 }
 
 /**
@@ -162,8 +195,7 @@ export async function profileSteps(
       return [...steps.values()].map(({ reads, scans }) => {
         for (const scan of scans) {
           reads.silverFiles += scan.files;
-          const share = size.files > 0 ? Math.min(1, scan.files / size.files) : 0;
-          reads.silverBytes += share * scan.columns.reduce((sum, c) => sum + (size.columnBytes[c] ?? 0), 0);
+          reads.silverBytes += scanBytes(scan, size.fileColumns);
         }
         for (const [table, rows] of Object.entries(reads.tableRows))
           reads.tableBytes += rows * (size.rowBytes[table] ?? 0);
@@ -171,4 +203,11 @@ export async function profileSteps(
       });
     },
   };
+}
+
+/** Bytes a run read, as Athena would bill them: silver column chunks plus warehouse (gold, ops) rows. */
+export function bytesRead(steps: readonly StepReads[]): { silver: number; tables: number; total: number } {
+  const silver = steps.reduce((sum, s) => sum + s.silverBytes, 0);
+  const tables = steps.reduce((sum, s) => sum + s.tableBytes, 0);
+  return { silver, tables, total: silver + tables };
 }

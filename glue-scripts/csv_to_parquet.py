@@ -4,7 +4,9 @@ Reads one bronze object's bytes (by bucket and key, in the driver: a daily expor
 splits them into records by the same rule as the local loader (local/record-lines.ts), types them
 with the shared input contract (workflow/input-contract.json),
 writes accepted rows to silver `agent_events` (Parquet, one folder per event date) and the rest to
-`rejected_rows`. No business rule lives here: productive time is computed by sql/ on Athena.
+`rejected_rows`, with two small summaries of the accepted rows that let the SQL prune silver to the
+days a run needs: `event_extents` (first and last event per extension and day, one folder per event
+date) and `loaded_days` (the run's event dates). No business rule lives here: productive time is computed by sql/ on Athena.
 
 A file is refused whole (the job fails with a one-line message naming it) when it is not UTF-8
 text, lacks a required column or has no valid row; nothing is written to silver then.
@@ -33,14 +35,18 @@ RUN_ARGUMENTS = ["source_bucket", "source_key", "run_id"]
 # Set once by the stack in the job's default_arguments.
 JOB_SETTINGS = ["silver_bucket", "contract_path"]
 
-# Columns of workflow/tables.ts, in order: AGENT_EVENTS (its partition key event_date is the folder)
-# and REJECTED_ROWS.
+# Columns of workflow/tables.ts, in order: AGENT_EVENTS and EVENT_EXTENTS (their partition key
+# event_date is the folder), REJECTED_ROWS and LOADED_DAYS.
 EVENT_COLUMNS = ["done_on", "extension", "action", "details", "source_object", "source_line", "run_id"]
 REJECT_COLUMNS = ["source_object", "source_line", "reason", "raw_line", "run_id"]
+EXTENT_COLUMNS = ["extension", "first_event", "last_event", "event_count", "source_object", "run_id"]
+DAY_COLUMNS = ["event_date", "first_event", "last_event", "event_count", "source_object", "run_id"]
 PARTITION_COLUMN = "event_date"
 
 EVENTS_PREFIX = "agent_events"
 REJECTS_PREFIX = "rejected_rows"
+EXTENTS_PREFIX = "event_extents"
+DAYS_PREFIX = "loaded_days"
 STAGING_PREFIX = "_staging"
 MANIFEST_PREFIX = "_manifests"
 SNIFF_BYTES = 64 * 1024
@@ -349,6 +355,33 @@ def main():
         .parquet(f"s3://{silver}/{staging}/{EVENTS_PREFIX}")
     )
     rejects.select(*REJECT_COLUMNS).coalesce(1).write.parquet(f"s3://{silver}/{staging}/{REJECTS_PREFIX}")
+    extents = (
+        events.withColumn(PARTITION_COLUMN, F.to_date("done_on"))
+        .groupBy("source_object", "run_id", "extension", PARTITION_COLUMN)
+        .agg(
+            F.min("done_on").alias("first_event"),
+            F.max("done_on").alias("last_event"),
+            F.count(F.lit(1)).alias("event_count"),
+        )
+        .cache()
+    )
+    (
+        extents.select(*EXTENT_COLUMNS, PARTITION_COLUMN)
+        .repartition(PARTITION_COLUMN)
+        .write.partitionBy(PARTITION_COLUMN)
+        .parquet(f"s3://{silver}/{staging}/{EXTENTS_PREFIX}")
+    )
+    (
+        extents.groupBy("source_object", "run_id", PARTITION_COLUMN)
+        .agg(
+            F.min("first_event").alias("first_event"),
+            F.max("last_event").alias("last_event"),
+            F.sum("event_count").cast("long").alias("event_count"),
+        )
+        .select(*DAY_COLUMNS)
+        .coalesce(1)
+        .write.parquet(f"s3://{silver}/{staging}/{DAYS_PREFIX}")
+    )
     publish(s3, silver, staging, source, source_id, run_id)
 
 

@@ -1,9 +1,17 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { QueryEngine, QueryRow, QueryValue } from '../handlers/ports';
 import { readSql, SETUP_FILES } from '../workflow/steps';
-import { type ColumnType, MANAGED_TABLES, SILVER_TABLES, type TableDefinition } from '../workflow/tables';
+import {
+  AGENT_EVENTS,
+  type ColumnType,
+  EVENT_EXTENTS,
+  LOADED_DAYS,
+  MANAGED_TABLES,
+  SILVER_TABLES,
+  type TableDefinition,
+} from '../workflow/tables';
 
 const DUCKDB_TYPES: Record<ColumnType, string> = {
   string: 'varchar',
@@ -71,6 +79,45 @@ function emptySelect(table: TableDefinition): string {
   return `select ${columns.join(', ')} where false`;
 }
 
+function parquetFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.parquet'));
+}
+
+const partitioned = (glob: string) =>
+  `read_parquet(${sqlLiteral(glob)}, hive_partitioning = true, hive_types = {'event_date': date})`;
+
+/**
+ * Writes the two small summaries of a run's events (event_extents, partitioned by event_date like the
+ * events, and loaded_days, one file) from the event files below `eventsDir`, named after `stem`
+ * (`<source id>_<run tag>`) as the events are, so that they are kept and replaced with them.
+ */
+export async function writeDaySummaries(
+  lake: Lake,
+  eventsDir: string,
+  extentsDir: string,
+  daysDir: string,
+  stem: string,
+): Promise<void> {
+  await lake.exec(`
+    copy (
+      select extension, min(done_on) as first_event, max(done_on) as last_event, count(*) as event_count,
+        source_object, run_id, event_date
+      from ${partitioned(join(globLiteral(eventsDir), '**', `${stem}_*.parquet`))}
+      group by source_object, run_id, extension, event_date
+      order by event_date, extension
+    ) to ${sqlLiteral(extentsDir)} (format parquet, partition_by (event_date), filename_pattern '${stem}_{i}', overwrite_or_ignore true)`);
+  mkdirSync(daysDir, { recursive: true });
+  await lake.exec(`
+    copy (
+      select event_date, min(first_event) as first_event, max(last_event) as last_event,
+        sum(event_count)::bigint as event_count, source_object, run_id
+      from ${partitioned(join(globLiteral(extentsDir), '**', `${stem}_*.parquet`))}
+      group by source_object, run_id, event_date
+      order by event_date
+    ) to ${sqlLiteral(join(daysDir, `${stem}.parquet`))} (format parquet)`);
+}
+
 /**
  * DuckDB's memory limit unless AGENT_ETL_MEMORY_LIMIT says otherwise; past it DuckDB spills to disk
  * beside the warehouse file. Keeps a 10M-event run under 2 GiB of resident memory.
@@ -129,9 +176,45 @@ export class Lake implements QueryEngine {
         }
       }
     }
+    if (!readOnly) await lake.summarizeOlderRuns();
     await lake.refreshSilver();
     for (const file of SETUP_FILES) await lake.exec(definitions(readSql(file)));
     return lake;
+  }
+
+  /**
+   * A lake written before event_extents and loaded_days existed gains them for every run whose events
+   * it holds (each run's files are `<source id>_<run tag>_<n>.parquet`), written aside and moved in.
+   */
+  private async summarizeOlderRuns(): Promise<void> {
+    const stemOf = (name: string) => /^([0-9a-f]{16}_[0-9a-f]{8})_/.exec(basename(name))?.[1];
+    const days = new Set(
+      parquetFiles(silverTableDir(this.paths, LOADED_DAYS)).map((n) => basename(n, '.parquet')),
+    );
+    const missing = new Set(
+      parquetFiles(silverTableDir(this.paths, AGENT_EVENTS))
+        .map(stemOf)
+        .filter((stem): stem is string => stem !== undefined && !days.has(stem)),
+    );
+    for (const stem of missing) {
+      const aside = join(this.paths.staging, `summaries-${stem}`);
+      rmSync(aside, { recursive: true, force: true });
+      mkdirSync(aside, { recursive: true });
+      const extents = join(aside, EVENT_EXTENTS.name);
+      const loaded = join(aside, LOADED_DAYS.name);
+      await writeDaySummaries(this, silverTableDir(this.paths, AGENT_EVENTS), extents, loaded, stem);
+      for (const [from, table] of [
+        [extents, EVENT_EXTENTS],
+        [loaded, LOADED_DAYS],
+      ] as const) {
+        for (const name of parquetFiles(from)) {
+          const target = join(silverTableDir(this.paths, table), name);
+          mkdirSync(dirname(target), { recursive: true });
+          renameSync(join(from, name), target);
+        }
+      }
+      rmSync(aside, { recursive: true, force: true });
+    }
   }
 
   /** Points the silver views at the Parquet files now on disk (the Glue catalog's job in AWS). */

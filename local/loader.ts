@@ -23,8 +23,8 @@ import {
   TIMESTAMP_FORMATS,
   WHITESPACE,
 } from '../workflow/input-contract';
-import { AGENT_EVENTS, REJECTED_ROWS } from '../workflow/tables';
-import { globLiteral, type Lake, silverTableDir, sqlLiteral } from './lake';
+import { AGENT_EVENTS, EVENT_EXTENTS, LOADED_DAYS, REJECTED_ROWS } from '../workflow/tables';
+import { globLiteral, type Lake, silverTableDir, sqlLiteral, writeDaySummaries } from './lake';
 import { cutText, measureLines, splitRecords } from './record-lines';
 
 /** A file the pipeline will not take at all; nothing of it reaches silver or gold. */
@@ -110,8 +110,16 @@ function readHeader(
   return { header, indexes: match.indexes };
 }
 
-/** A field with every Unicode whitespace character trimmed from both ends, '' for none. */
-const trimmed = (column: string) => `trim(coalesce(${column}, ''), ${sqlLiteral(WHITESPACE)})`;
+/**
+ * A field with every Unicode whitespace character trimmed from both ends, '' for none. DuckDB's trim
+ * with a set of 25 characters is slow (24.9 s for the four fields of 5M rows, 2.2 s for a plain trim),
+ * so it runs only on a field that starts or ends with one of them (3.3 s): the result is the same.
+ */
+const trimmed = (column: string) => {
+  const field = `coalesce(${column}, '')`;
+  const set = sqlLiteral(WHITESPACE);
+  return `case when contains(${set}, left(${field}, 1)) or contains(${set}, right(${field}, 1)) then trim(${field}, ${set}) else ${field} end`;
+};
 
 /** A year of four digits: strptime's %Y also takes `24` (year 24); the contract never guesses a century. */
 const FOUR_DIGIT_YEAR = "'(^|[^0-9])[0-9]{4}([^0-9]|$)'";
@@ -332,6 +340,9 @@ export async function loadBronzeObject(
         from ${rows} as r
         where r.reason is null
       ) to ${sqlLiteral(eventsStaging)} (format parquet, partition_by (event_date), filename_pattern '${id}_${runTag}_{i}')`);
+    const extentsStaging = join(staging, EVENT_EXTENTS.name);
+    const daysStaging = join(staging, LOADED_DAYS.name);
+    await writeDaySummaries(lake, eventsStaging, extentsStaging, daysStaging, `${id}_${runTag}`);
     const rejectsStaging = join(staging, REJECTED_ROWS.name);
     if (rejected > 0) {
       mkdirSync(rejectsStaging, { recursive: true });
@@ -342,6 +353,8 @@ export async function loadBronzeObject(
 
     promote(eventsStaging, silverTableDir(lake.paths, AGENT_EVENTS), id, keep);
     promote(rejectsStaging, silverTableDir(lake.paths, REJECTED_ROWS), id, keep);
+    promote(extentsStaging, silverTableDir(lake.paths, EVENT_EXTENTS), id, keep);
+    promote(daysStaging, silverTableDir(lake.paths, LOADED_DAYS), id, keep);
     await lake.refreshSilver();
     return { sourceObject, rowsRead: loaded + rejected, rowsLoaded: loaded, rowsRejected: rejected };
   } finally {

@@ -177,12 +177,12 @@ type TaskHandler = (input: unknown) => Promise<unknown>;
 /**
  * Fault drills: AGENT_ETL_FAULT=<State>:before|after makes that state's local task fail before it does
  * its work, or after it committed (the "answer lost" case), to show what a run does with each failure.
- * `<State>:kill` kills the process (SIGKILL, nothing cleaned up) right after the state committed: a run
- * interrupted at that point, which the next command on the lake must undo.
+ * <State>:kill ends the process with SIGKILL once the state's work is committed: a run killed there
+ * (Ctrl-C, an out-of-memory kill, a lost machine) records nothing more, not even its failure.
  */
-export function faultFor(
-  env: NodeJS.ProcessEnv,
-): { state: string; moment: 'before' | 'after' | 'kill' } | undefined {
+export type FaultMoment = 'before' | 'after' | 'kill';
+
+export function faultFor(env: NodeJS.ProcessEnv): { state: string; moment: FaultMoment } | undefined {
   const value = env.AGENT_ETL_FAULT;
   if (!value) return undefined;
   const match = /^([A-Za-z]+):(before|after|kill)$/.exec(value);
@@ -191,7 +191,7 @@ export function faultFor(
       `AGENT_ETL_FAULT must be <State>:before, <State>:after or <State>:kill with a state of the pipeline, got ${JSON.stringify(value)}`,
     );
   }
-  return { state: match[1], moment: match[2] as 'before' | 'after' | 'kill' };
+  return { state: match[1], moment: match[2] as FaultMoment };
 }
 
 function withFault(state: string, handler: TaskHandler): TaskHandler {

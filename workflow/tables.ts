@@ -57,6 +57,48 @@ export const REJECTED_ROWS: TableDefinition = {
   naturalKey: ['source_object', 'source_line', 'run_id'],
 };
 
+/**
+ * First and last event per (object, run, extension, day): what the neighbour search reads instead of
+ * the events. Written by the load beside agent_events, with the same lineage, so the same published-run
+ * rule decides which rows count.
+ */
+export const EVENT_EXTENTS: TableDefinition = {
+  name: 'event_extents',
+  layer: 'silver',
+  comment:
+    "Per bronze object, run, extension and event date: the extension's first and last event of the day in the object.",
+  columns: [
+    col('extension', 'string', 'Agent extension'),
+    col('first_event', 'timestamp', 'Earliest event of the extension that day in the object'),
+    col('last_event', 'timestamp', 'Latest event of the extension that day in the object'),
+    col('event_count', 'bigint', 'Events of the extension that day in the object'),
+    col('source_object', 'string', 'bucket/key of the bronze object'),
+    col('run_id', 'string', 'Run (execution name) that loaded the rows'),
+  ],
+  partitionKeys: [col('event_date', 'date', 'Date of the events')],
+  naturalKey: ['source_object', 'run_id', 'extension', 'event_date'],
+};
+
+/**
+ * The event dates each run loaded (one small file per run): how a step finds the partitions of a run
+ * without scanning silver, and which days of the lake hold any data.
+ */
+export const LOADED_DAYS: TableDefinition = {
+  name: 'loaded_days',
+  layer: 'silver',
+  comment: 'Per bronze object, run and event date: the events the run loaded for that day.',
+  columns: [
+    col('event_date', 'date', 'Date of the events (the event_date partition of agent_events they went to)'),
+    col('first_event', 'timestamp', 'Earliest event of the day in the object'),
+    col('last_event', 'timestamp', 'Latest event of the day in the object'),
+    col('event_count', 'bigint', 'Events of the day in the object'),
+    col('source_object', 'string', 'bucket/key of the bronze object'),
+    col('run_id', 'string', 'Run (execution name) that loaded the rows'),
+  ],
+  partitionKeys: [],
+  naturalKey: ['source_object', 'run_id', 'event_date'],
+};
+
 export const AGENT_INTERVALS: TableDefinition = {
   name: 'agent_intervals',
   layer: 'gold',
@@ -138,12 +180,14 @@ export const AFFECTED_WINDOWS: TableDefinition = {
     col('extension', 'string', 'Agent extension'),
     col('window_start', 'timestamp', 'First interval to recompute'),
     col('window_end', 'timestamp', 'End (exclusive) of the last interval to recompute'),
+    col('read_from', 'date', 'First event date to read: the day of the last event before window_start'),
+    col('read_to', 'date', 'Last event date to read: the day of the first event at or after window_end'),
   ],
   partitionKeys: [],
   naturalKey: ['run_id', 'extension'],
 };
 
-export const SILVER_TABLES = [AGENT_EVENTS, REJECTED_ROWS] as const;
+export const SILVER_TABLES = [AGENT_EVENTS, REJECTED_ROWS, EVENT_EXTENTS, LOADED_DAYS] as const;
 export const MANAGED_TABLES = [
   AGENT_INTERVALS,
   WEEKLY_SUMMARY,

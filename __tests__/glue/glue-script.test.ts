@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GLUE_JOB_ARGUMENTS } from '../../workflow/definition';
-import { AGENT_EVENTS, REJECTED_ROWS } from '../../workflow/tables';
+import { AGENT_EVENTS, EVENT_EXTENTS, LOADED_DAYS, REJECTED_ROWS } from '../../workflow/tables';
 import { ROOT, resourceNamed, synthPipeline } from '../stacks/synth';
 
 const SCRIPT = join(ROOT, 'glue-scripts', 'csv_to_parquet.py');
@@ -50,6 +50,9 @@ describe('glue-scripts/csv_to_parquet.py', () => {
     expect(lists.EVENT_COLUMNS).toEqual(AGENT_EVENTS.columns.map((column) => column.name));
     expect(lists.REJECT_COLUMNS).toEqual(REJECTED_ROWS.columns.map((column) => column.name));
     expect(lists.PARTITION_COLUMN).toBe(AGENT_EVENTS.partitionKeys[0]?.name);
+    expect(lists.EXTENT_COLUMNS).toEqual(EVENT_EXTENTS.columns.map((column) => column.name));
+    expect(lists.PARTITION_COLUMN).toBe(EVENT_EXTENTS.partitionKeys[0]?.name);
+    expect(lists.DAY_COLUMNS).toEqual(LOADED_DAYS.columns.map((column) => column.name));
   });
 });
 

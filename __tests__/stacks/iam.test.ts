@@ -224,7 +224,9 @@ describe('least privilege per component', () => {
     const silver = ref('aws_s3_bucket', resourceNamed(json, 'aws_s3_bucket', 'silverBucket')[0], 'arn');
     const writes = statements.filter((s) => s.Action.includes('s3:PutObject'));
     expect(writes.flatMap(resourcesOfStatement)).toEqual(
-      ['agent_events*', 'rejected_rows*', '_staging*', '_manifests*'].map((p) => `${silver}/${p}`),
+      ['agent_events*', 'rejected_rows*', 'event_extents*', 'loaded_days*', '_staging*', '_manifests*'].map(
+        (p) => `${silver}/${p}`,
+      ),
     );
     expect(statements.flatMap((s) => s.Action).some((a) => a.startsWith('glue:'))).toBe(false);
   });

@@ -8,9 +8,20 @@ using (
         select
             affected.extension,
             affected.window_start,
-            affected.window_end
+            affected.window_end,
+            affected.read_from,
+            affected.read_to
         from affected_windows as affected
         where affected.run_id = from_utf8(from_base64('{run_id}'))
+    ),
+
+    window_range as (
+        select
+            min(read_from) as first_day,
+            max(read_to) as last_day,
+            min(window_start) as first_interval,
+            max(window_end) as end_interval
+        from windows
     ),
 
     running as (
@@ -39,6 +50,23 @@ using (
         group by source_object
     ),
 
+    read_days as (
+        -- the days holding the windows' extensions' events, from the day of the event before each window
+        -- to the day of the first after it (FindAffectedWindows found both): all that is read of silver
+        select distinct extents.event_date
+        from event_extents as extents
+        inner join window_range
+            on extents.event_date >= window_range.first_day
+            and extents.event_date <= window_range.last_day
+        inner join windows
+            on extents.extension = windows.extension
+            and extents.event_date >= windows.read_from
+            and extents.event_date <= windows.read_to
+        inner join published_runs
+            on extents.source_object = published_runs.source_object
+            and extents.run_id = published_runs.run_id
+    ),
+
     visible_events as (
         select
             events.extension,
@@ -46,6 +74,8 @@ using (
             events.action,
             events.details
         from agent_events as events
+        inner join read_days
+            on events.event_date = read_days.event_date
         inner join published_runs
             on events.source_object = published_runs.source_object
             and events.run_id = published_runs.run_id
@@ -220,6 +250,9 @@ using (
             intervals.extension,
             intervals.interval_start
         from agent_intervals as intervals
+        inner join window_range
+            on intervals.interval_start >= window_range.first_interval
+            and intervals.interval_start < window_range.end_interval
         inner join windows
             on intervals.extension = windows.extension
             and intervals.interval_start >= windows.window_start
@@ -239,7 +272,10 @@ using (
             and current_intervals.interval_start = interval_totals.interval_start
     )
 
+    -- in interval order: new rows land beside their day's, so a reader bounded by interval_start skips
+    -- the rest (DuckDB's zone maps locally; in Athena the table's day() partitions do this)
     select * from changes
+    order by interval_start
 ) as source
 on target.extension = source.extension
     and target.interval_start = source.interval_start

@@ -17,6 +17,25 @@ using (
         where affected.run_id = from_utf8(from_base64('{run_id}'))
     ),
 
+    week_range as (
+        select
+            min(week_start) as first_week,
+            max(week_start) + interval '7' day as end_week
+        from touched_weeks
+    ),
+
+    week_intervals as (
+        -- only the intervals of the touched weeks are read
+        select
+            intervals.extension,
+            intervals.interval_start,
+            intervals.productive_ms
+        from agent_intervals as intervals
+        inner join week_range
+            on intervals.interval_start >= week_range.first_week
+            and intervals.interval_start < week_range.end_week
+    ),
+
     week_totals as (
         select
             touched_weeks.extension,
@@ -25,7 +44,7 @@ using (
             cast(sum(case when intervals.productive_ms > 0 then 1 else 0 end) as bigint) as productive_intervals,
             cast(count(intervals.extension) as bigint) as active_intervals
         from touched_weeks
-        left join agent_intervals as intervals
+        left join week_intervals as intervals
             on intervals.extension = touched_weeks.extension
             and intervals.interval_start >= touched_weeks.week_start
             and intervals.interval_start < touched_weeks.week_start + interval '7' day

@@ -26,19 +26,32 @@ using (
             and run.status <> 'RUNNING'
     ),
 
+    run_days as (
+        -- the days the published run wrote (loaded_days), so that only their extents are read
+        select
+            days.event_date,
+            days.source_object,
+            days.run_id
+        from loaded_days as days
+        inner join run
+            on days.source_object = run.source_object
+        where days.run_id in (select run_id from published_runs)
+    ),
+
     run_extents as (
         select
-            events.source_object,
-            events.extension,
-            min(events.done_on) as first_event,
-            max(events.done_on) as last_event
-        from agent_events as events
-        inner join run
-            on events.source_object = run.source_object
-        where events.run_id in (select run_id from published_runs)
+            extents.source_object,
+            extents.extension,
+            min(extents.first_event) as first_event,
+            max(extents.last_event) as last_event
+        from event_extents as extents
+        inner join run_days
+            on extents.event_date = run_days.event_date
+            and extents.source_object = run_days.source_object
+            and extents.run_id = run_days.run_id
         group by
-            events.source_object,
-            events.extension
+            extents.source_object,
+            extents.extension
     ),
 
     previous_extents as (

@@ -13,10 +13,12 @@ using (
     ),
 
     loaded as (
-        select count(*) as rows_loaded
-        from agent_events as events
+        -- the load's own count per day (loaded_days), not a scan of the events
+        select coalesce(sum(days.event_count), 0) as rows_loaded
+        from loaded_days as days
         inner join run
-            on events.run_id = run.run_id
+            on days.run_id = run.run_id
+            and days.source_object = run.source_object
     ),
 
     rejected as (
@@ -36,23 +38,26 @@ using (
             on affected.run_id = run.run_id
     ),
 
+    window_bounds as (
+        select
+            min(window_start) as first_interval,
+            max(window_end) - interval '30' minute as last_interval
+        from windows
+    ),
+
     recomputed as (
         select
             count(*) as intervals_touched,
             coalesce(sum(intervals.productive_ms), 0) as productive_ms,
             count(distinct concat(intervals.extension, '|', cast(date_trunc('week', intervals.interval_start) as varchar))) as weeks_touched
         from agent_intervals as intervals
+        inner join window_bounds
+            on intervals.interval_start >= window_bounds.first_interval
+            and intervals.interval_start <= window_bounds.last_interval
         inner join windows
             on intervals.extension = windows.extension
             and intervals.interval_start >= windows.window_start
             and intervals.interval_start < windows.window_end
-    ),
-
-    window_bounds as (
-        select
-            min(window_start) as first_interval,
-            max(window_end) - interval '30' minute as last_interval
-        from windows
     )
 
     select

@@ -4,7 +4,7 @@ import { GlueJob } from '@cdktf/provider-aws/lib/glue-job';
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { AssetType, Fn, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
-import { AGENT_EVENTS, REJECTED_ROWS } from '../../workflow/tables';
+import { AGENT_EVENTS, EVENT_EXTENTS, LOADED_DAYS, REJECTED_ROWS } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { tablePrefix } from './catalog';
@@ -64,6 +64,8 @@ export class LoadJob extends Construct {
     const silverPrefixes = [
       tablePrefix(AGENT_EVENTS),
       tablePrefix(REJECTED_ROWS),
+      tablePrefix(EVENT_EXTENTS),
+      tablePrefix(LOADED_DAYS),
       SILVER_STAGING_PREFIX,
       SILVER_MANIFEST_PREFIX,
     ];
