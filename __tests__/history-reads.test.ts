@@ -1,7 +1,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesRead, profileSteps, type StepReads } from '../bench/profile';
-import { generateEvents } from '../local/generate';
+import { generateEvents } from '../cli/generate';
 import { Lake, lakePaths, silverTableDir } from '../local/lake';
 import { runFile } from '../local/runner';
 import { EVENT_EXTENTS, LOADED_DAYS } from '../workflow/tables';

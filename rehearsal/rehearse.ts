@@ -37,7 +37,7 @@ const ROOT = resolve(__dirname, '..');
 const REGION = ENVIRONMENTS[0]?.region ?? 'eu-west-1';
 const STATE_BUCKET = `${PROJECT}-tfstate-rehearsal`;
 
-/** The outputs the ops CLI reads (local/ops/aws-target.ts, StackOutputsSchema), checked on every pipeline stack. */
+/** The outputs the ops CLI reads (cli/ops/aws-target.ts, StackOutputsSchema), checked on every pipeline stack. */
 const OPS_OUTPUTS = [
   'bronze_bucket',
   'state_machine_arn',
