@@ -1,33 +1,28 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { removeDir, tempDir, writeCsv } from './support/lake';
+import { Lake } from '../local/lake';
+import { runFile } from '../local/runner';
+import { runCli } from './support/cli';
+import { exportText, removeDir, tempDir, writeCsv } from './support/lake';
 
 /**
  * A run killed after MergeIntervals committed (AGENT_ETL_FAULT=MergeIntervals:kill: SIGKILL, nothing more
  * recorded, not even a failure) leaves its intervals in gold and its windows in affected_windows. The next
  * run of the same object, with different content, must recompute those windows without the dead run's rows:
  * no phantom hours, weekly equal to the sum of the intervals, and every export equal to a lake that never
- * saw the killed run. Runs through the command (bin/agent-etl.js, built by `npm run build`).
+ * saw the killed run. The kill goes through the command (bin/agent-etl.js, built by `npm run build`); the
+ * next run is made in-process with `runFile` alone, without the command's closing of interrupted runs
+ * (cli-safety.test.ts covers that), so this shows the affected-windows step is enough by itself.
  */
-const BIN = join(__dirname, '..', 'bin', 'agent-etl.js');
 const dir = tempDir('agent-etl-killed-');
 afterAll(() => removeDir(dir));
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, AGENT_ETL_FAULT: '', ...env },
-  });
-}
-
-function run(lake: string, key: string, file: string, env: NodeJS.ProcessEnv = {}) {
-  return cli(['run', file, '--lake', lake, '--key', key, '--no-check', '--wait', '30'], env);
-}
-
-function exported(lake: string, table: string): string {
-  const result = cli(['export', table, '--lake', lake, '--format', 'csv', '--wait', '30']);
-  expect(result.status).toBe(0);
-  return result.stdout;
+async function withLakeAt<T>(root: string, work: (lake: Lake) => Promise<T>): Promise<T> {
+  const lake = await Lake.open(root);
+  try {
+    return await work(lake);
+  } finally {
+    lake.close();
+  }
 }
 
 // Monday 2024-11-04 and Tuesday: extension 200 works both days (object in/base.csv).
@@ -54,41 +49,55 @@ const replacement = writeCsv(dir, 'replacement.csv', [
   '11/4/2024 2:50:00 PM,888,LOGOUT,',
 ]);
 
-test('a run killed after MergeIntervals leaves nothing once the object runs again', () => {
-  const lake = join(dir, 'lake');
-  expect(run(lake, 'in/base.csv', base).status).toBe(0);
-  const dead = run(lake, 'in/day.csv', killed, { AGENT_ETL_FAULT: 'MergeIntervals:kill' });
+test('a run killed after MergeIntervals leaves nothing once the object runs again', async () => {
+  const root = join(dir, 'lake');
+  await withLakeAt(root, async (lake) => {
+    expect((await runFile(lake, base, { key: 'in/base.csv' })).status).toBe('SUCCEEDED');
+  });
+  const dead = await runCli(['run', killed, '--lake', root, '--key', 'in/day.csv', '--no-check'], {
+    AGENT_ETL_FAULT: 'MergeIntervals:kill',
+  });
   expect(dead.signal).toBe('SIGKILL');
-  // The kill happened after the intervals were merged: the dead run's hours are in gold for now.
-  expect(exported(lake, 'intervals')).toMatch(/^777,/m);
-
-  expect(run(lake, 'in/day.csv', replacement).status).toBe(0);
 
   const clean = join(dir, 'clean');
-  expect(run(clean, 'in/base.csv', base).status).toBe(0);
-  expect(run(clean, 'in/day.csv', replacement).status).toBe(0);
+  await withLakeAt(clean, async (lake) => {
+    expect((await runFile(lake, base, { key: 'in/base.csv' })).status).toBe('SUCCEEDED');
+    expect((await runFile(lake, replacement, { key: 'in/day.csv' })).status).toBe('SUCCEEDED');
+  });
+  const [cleanIntervals, cleanWeekly, cleanReport] = await withLakeAt(clean, async (lake) => [
+    await exportText(lake, 'intervals'),
+    await exportText(lake, 'weekly'),
+    await exportText(lake, 'report'),
+  ]);
 
-  const intervals = exported(lake, 'intervals');
-  expect(intervals).not.toMatch(/^777,/m);
-  expect(intervals).toBe(exported(clean, 'intervals'));
-  expect(exported(lake, 'weekly')).toBe(exported(clean, 'weekly'));
-  expect(exported(lake, 'report')).toBe(exported(clean, 'report'));
+  await withLakeAt(root, async (lake) => {
+    // The kill happened after the intervals were merged: the dead run's hours are in gold for now.
+    expect(await exportText(lake, 'intervals')).toMatch(/^777,/m);
+    expect((await runFile(lake, replacement, { key: 'in/day.csv' })).status).toBe('SUCCEEDED');
 
-  // Weekly agrees with the intervals it sums, extension by extension.
-  const totals = (text: string, column: string, scale: number) => {
-    const [header = '', ...rows] = text.trim().split('\n');
-    const index = header.split(',').indexOf(column);
-    expect(index).toBeGreaterThan(0);
-    const sums = new Map<string, number>();
-    for (const row of rows) {
-      const cells = row.split(',');
-      sums.set(cells[0] ?? '', (sums.get(cells[0] ?? '') ?? 0) + Number(cells[index]) / scale);
-    }
-    return sums;
-  };
-  const fromIntervals = totals(intervals, 'productive_seconds', 3600);
-  const fromWeekly = totals(exported(lake, 'weekly'), 'productive_hours', 1);
-  expect([...fromWeekly.keys()].sort()).toEqual(['200', '888']);
-  expect([...fromIntervals.keys()].sort()).toEqual(['200', '888']);
-  for (const [extension, hours] of fromWeekly) expect(fromIntervals.get(extension)).toBeCloseTo(hours, 9);
-}, 180_000);
+    const intervals = await exportText(lake, 'intervals');
+    const weekly = await exportText(lake, 'weekly');
+    expect(intervals).not.toMatch(/^777,/m);
+    expect(intervals).toBe(cleanIntervals);
+    expect(weekly).toBe(cleanWeekly);
+    expect(await exportText(lake, 'report')).toBe(cleanReport);
+
+    // Weekly agrees with the intervals it sums, extension by extension.
+    const totals = (text: string, column: string, scale: number) => {
+      const [header = '', ...rows] = text.trim().split('\n');
+      const index = header.split(',').indexOf(column);
+      expect(index).toBeGreaterThan(0);
+      const sums = new Map<string, number>();
+      for (const row of rows) {
+        const cells = row.split(',');
+        sums.set(cells[0] ?? '', (sums.get(cells[0] ?? '') ?? 0) + Number(cells[index]) / scale);
+      }
+      return sums;
+    };
+    const fromIntervals = totals(intervals, 'productive_seconds', 3600);
+    const fromWeekly = totals(weekly, 'productive_hours', 1);
+    expect([...fromWeekly.keys()].sort()).toEqual(['200', '888']);
+    expect([...fromIntervals.keys()].sort()).toEqual(['200', '888']);
+    for (const [extension, hours] of fromWeekly) expect(fromIntervals.get(extension)).toBeCloseTo(hours, 9);
+  });
+}, 120_000);

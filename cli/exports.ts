@@ -84,6 +84,8 @@ export async function writeExport(
 ): Promise<void> {
   const sql =
     limit === undefined ? EXPORT_QUERIES[name] : `${EXPORT_QUERIES[name]} limit ${Math.trunc(limit)}`;
+  // One statement at a time on this connection until the stream ends: DuckDB ends a pending streaming
+  // result early when its connection runs another statement (the command never runs two at once).
   const result = await lake.connection.stream(sql);
   const columns = result.columnNames();
   let first = true;
