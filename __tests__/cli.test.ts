@@ -138,28 +138,5 @@ describe('agent-etl', () => {
       const runs = JSON.parse((await cli('export', 'runs', '--lake', lake, '--format', 'json')).stdout);
       expect(runs.map((r: { status: string }) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     });
-
-    test('a run killed midway leaves the lake readable, and running the file again completes it', async () => {
-      const reference = join(dir, 'reference');
-      expect((await cli('run', events, '--lake', reference)).code).toBe(0);
-      const expected = (await cli('export', 'intervals', '--lake', reference)).stdout;
-
-      const lake = join(dir, 'lake');
-      const victim = start(['run', events, '--lake', lake]);
-      await until(() => existsSync(join(lake, 'silver', 'agent_events')), 20_000);
-      victim.child.kill('SIGKILL');
-      expect((await victim.done).signal).toBe('SIGKILL');
-
-      const readable = await cli('export', 'weekly', '--lake', lake);
-      expect(readable.code).toBe(0);
-      const rerun = await cli('run', events, '--lake', lake);
-      expect(rerun.code).toBe(0);
-      // the killed run is named before the new one starts (it was RUNNING when killed, or never began)
-      const runs = JSON.parse((await cli('export', 'runs', '--lake', lake, '--format', 'json')).stdout);
-      const killed = runs.filter((r: { status: string }) => r.status === 'RUNNING');
-      for (const run of killed)
-        expect(rerun.stderr).toContain(`the last run of ${run.source_object} (${run.run_id})`);
-      expect((await cli('export', 'intervals', '--lake', lake)).stdout).toBe(expected);
-    });
   });
 });
