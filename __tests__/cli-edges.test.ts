@@ -1,8 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, runCli as cli } from './support/cli';
+import { canRunAsAnotherUser, runCli as cli, runCliAsAnotherUser } from './support/cli';
 import { removeDir, tempDir, writeCsv } from './support/lake';
 
 const ROOT = join(__dirname, '..');
@@ -262,38 +261,17 @@ describe('clear errors and small things', () => {
   });
 });
 
-/**
- * Running as root with setpriv: another user, for whom a root-owned lake is read-only. The user keeps
- * CAP_DAC_READ_SEARCH (read and traverse anything, write nothing; capabilities(7)), so the checkout
- * may live under a folder other users cannot enter (a clone in root's home, a `mktemp -d`).
- */
-const canDropPrivileges = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
-
 describe('a read-only lake', () => {
-  (canDropPrivileges ? test : test.skip)(
+  (canRunAsAnotherUser ? test : test.skip)(
     'export works for a user who cannot write the lake, and changes nothing',
     async () => {
       const file = writeCsv(dir, 'a.csv', ['2024-11-05 10:00:00,801,ONLINE,']);
       expect((await cli(['run', file, '--lake', lake, '--no-check'])).code).toBe(0);
       const before = readdirSync(lake, { recursive: true, encoding: 'utf8' }).sort();
       const warehouse = sha(join(lake, 'warehouse.duckdb'));
-      const stdout = execFileSync(
-        'setpriv',
-        [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          '--inh-caps=+dac_read_search',
-          '--ambient-caps=+dac_read_search',
-          process.execPath,
-          BIN,
-          'export',
-          'intervals',
-          '--lake',
-          lake,
-        ],
-        { encoding: 'utf8' },
-      );
+      const exported = runCliAsAnotherUser(['export', 'intervals', '--lake', lake]);
+      expect([exported.status, exported.stderr]).toEqual([0, '']);
+      const stdout = exported.stdout;
       expect(stdout).toBe(
         'extension,interval_start,productive_seconds,productive_hours,event_count\n801,2024-11-05 10:00:00,1800,0.5,1\n',
       );

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -31,7 +30,7 @@ import {
 } from '../local/runner';
 import { renderSql } from '../workflow/sql-template';
 import { PIPELINE_STEPS, readSql } from '../workflow/steps';
-import { BIN, runCli as cli, startCli as start } from './support/cli';
+import { canRunAsAnotherUser, runCli as cli, runCliAsAnotherUser, startCli as start } from './support/cli';
 import { dataExports, removeDir, tempDir, writeCsv } from './support/lake';
 
 /**
@@ -501,12 +500,9 @@ describe('no write into the lake, no lake from an empty path (items 3 and 14)', 
     },
   );
 
-  /** Running as root with setpriv: another user, for whom a root-owned lake is read-only. */
-  const canDropPrivileges = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
-  (canDropPrivileges ? test : test.skip)(
+  (canRunAsAnotherUser ? test : test.skip)(
     'status and report work for a user who cannot write the lake, and change nothing in it',
     async () => {
-      chmodSync(dir, 0o755);
       const root = join(dir, 'lake');
       await withLakeAt(root, async (lake) => {
         expect(
@@ -518,12 +514,7 @@ describe('no write into the lake, no lake from an empty path (items 3 and 14)', 
       const out = join(dir, 'out');
       mkdirSync(out);
       chmodSync(out, 0o777);
-      const asNobody = (...args: string[]) =>
-        spawnSync(
-          'setpriv',
-          ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args],
-          { encoding: 'utf8', cwd: out },
-        );
+      const asNobody = (...args: string[]) => runCliAsAnotherUser(args, out);
       const status = asNobody('status', '--lake', root, '--days', '1', '--until', '2024-11-05', '--json');
       expect([status.status, status.stderr]).toEqual([3, '']);
       expect(JSON.parse(status.stdout).runs.map((run: { status: string }) => run.status)).toEqual([

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 /** The command's entry point; the tests run what `npm run build` made, as a user would. */
@@ -48,3 +48,29 @@ export function startCli(
 /** Runs the command to its end. */
 export const runCli = (args: readonly string[], env: Record<string, string> = {}, cwd?: string) =>
   startCli(args, env, cwd).done;
+
+/**
+ * Running as root with setpriv, the command can run as another user (nobody), for whom a root-owned lake
+ * is read-only. That user keeps CAP_DAC_READ_SEARCH (read and traverse anything, write nothing;
+ * capabilities(7)), so the checkout may live under a folder other users cannot enter (a clone in root's
+ * home, a `mktemp -d`).
+ */
+export const canRunAsAnotherUser =
+  process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+
+export function runCliAsAnotherUser(args: readonly string[], cwd?: string): SpawnSyncReturns<string> {
+  return spawnSync(
+    'setpriv',
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      '--inh-caps=+dac_read_search',
+      '--ambient-caps=+dac_read_search',
+      process.execPath,
+      BIN,
+      ...args,
+    ],
+    { encoding: 'utf8', ...(cwd ? { cwd } : {}) },
+  );
+}
