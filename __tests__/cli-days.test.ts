@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDay } from '../cli/days';
-import { type CommandIo, rerunCommand, statusCommand } from '../cli/ops/commands';
+import { rerunCommand, statusCommand } from '../cli/ops/commands';
 import { LocalTarget } from '../cli/ops/local-target';
 import { loadReportData } from '../cli/report/data';
 import { dayWindow } from '../handlers/coverage-check/coverage';
@@ -13,20 +13,8 @@ import {
 } from '../handlers/coverage-check/wall-clock';
 import { Lake } from '../local/lake';
 import { runFile } from '../local/runner';
-import { runCli as cli } from './support/cli';
+import { captureIo, runCli as cli } from './support/cli';
 import { removeDir, tempDir, withLake, writeCsv } from './support/lake';
-
-function captureIo(): CommandIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    stdout: (text) => void out.push(text),
-    stderr: (text) => void err.push(text),
-    tty: false,
-  };
-}
 
 describe('years 0000 to 0099', () => {
   test('are read as written, not as 1900 to 1999', () => {

@@ -30,8 +30,14 @@ import {
 } from '../local/runner';
 import { renderSql } from '../workflow/sql-template';
 import { PIPELINE_STEPS, readSql } from '../workflow/steps';
-import { canRunAsAnotherUser, runCli as cli, runCliAsAnotherUser, startCli as start } from './support/cli';
-import { dataExports, removeDir, tempDir, writeCsv } from './support/lake';
+import {
+  canRunAsAnotherUser,
+  captureIo,
+  runCli as cli,
+  runCliAsAnotherUser,
+  startCli as start,
+} from './support/cli';
+import { dataExports, removeDir, tempDir, withLakeAt, writeCsv } from './support/lake';
 
 /**
  * The operator's command at its edges (issue 20): nothing of a killed run survives the next command,
@@ -42,21 +48,6 @@ import { dataExports, removeDir, tempDir, writeCsv } from './support/lake';
 
 const lines = (text: string) => text.trimEnd().split('\n');
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-
-function captureIo(): CommandIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (t) => out.push(t), stderr: (t) => err.push(t), tty: false };
-}
-
-async function withLakeAt<T>(root: string, work: (lake: Lake) => Promise<T>): Promise<T> {
-  const lake = await Lake.open(root);
-  try {
-    return await work(lake);
-  } finally {
-    lake.close();
-  }
-}
 
 function localTarget(lake: Lake, root: string, io: CommandIo): LocalTarget {
   return new LocalTarget(lake, { root, check: false, timeZone: 'UTC', stderr: io.stderr });

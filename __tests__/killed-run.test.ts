@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import { Lake } from '../local/lake';
 import { runFile } from '../local/runner';
 import { runCli } from './support/cli';
-import { exportText, removeDir, tempDir, writeCsv } from './support/lake';
+import { exportText, removeDir, tempDir, withLakeAt, writeCsv } from './support/lake';
 
 /**
  * A run killed after MergeIntervals committed (AGENT_ETL_FAULT=MergeIntervals:kill: SIGKILL, nothing more
@@ -15,15 +14,6 @@ import { exportText, removeDir, tempDir, writeCsv } from './support/lake';
  */
 const dir = tempDir('agent-etl-killed-');
 afterAll(() => removeDir(dir));
-
-async function withLakeAt<T>(root: string, work: (lake: Lake) => Promise<T>): Promise<T> {
-  const lake = await Lake.open(root);
-  try {
-    return await work(lake);
-  } finally {
-    lake.close();
-  }
-}
 
 // Monday 2024-11-04 and Tuesday: extension 200 works both days (object in/base.csv).
 const base = writeCsv(dir, 'base.csv', [

@@ -12,8 +12,9 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { AwsTarget, environmentConfig, readStackOutputs, type StackOutputs } from '../../cli/ops/aws-target';
-import { backfillCommand, type CommandIo, rerunCommand, statusCommand } from '../../cli/ops/commands';
+import { backfillCommand, rerunCommand, statusCommand } from '../../cli/ops/commands';
 import { readSql } from '../../workflow/steps';
+import { captureIo } from '../support/cli';
 import { removeDir, tempDir } from '../support/lake';
 
 const athena = mockClient(AthenaClient);
@@ -34,18 +35,6 @@ const DRAIN_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:agent-etl-dev
 
 const target = () =>
   new AwsTarget(OUTPUTS, environmentConfig('dev'), { environment: 'dev', outputsFile: 'unused' });
-
-function captureIo(): CommandIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    stdout: (text) => void out.push(text),
-    stderr: (text) => void err.push(text),
-    tty: false,
-  };
-}
 
 type Cell = string | null;
 /** Answers one ops statement (matched by its exact text) with rows, as Athena pages them. */

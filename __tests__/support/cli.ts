@@ -1,5 +1,6 @@
 import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { CommandIo } from '../../cli/ops/commands';
 
 /** The command's entry point; the tests run what `npm run build` made, as a user would. */
 export const BIN = join(__dirname, '..', '..', 'bin', 'agent-etl.js');
@@ -73,4 +74,17 @@ export function runCliAsAnotherUser(args: readonly string[], cwd?: string): Spaw
     ],
     { encoding: 'utf8', ...(cwd ? { cwd } : {}) },
   );
+}
+
+/** A command's output, kept for the test to read. */
+export function captureIo(): CommandIo & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    stdout: (text) => void out.push(text),
+    stderr: (text) => void err.push(text),
+    tty: false,
+  };
 }

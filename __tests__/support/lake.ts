@@ -27,6 +27,16 @@ export function writeCsv(
   return path;
 }
 
+/** Opens the lake at `root` (made if new) for the work, and closes it after. */
+export async function withLakeAt<T>(root: string, work: (lake: Lake) => Promise<T>): Promise<T> {
+  const lake = await Lake.open(root);
+  try {
+    return await work(lake);
+  } finally {
+    lake.close();
+  }
+}
+
 export async function withLake<T>(work: (lake: Lake, dir: string) => Promise<T>): Promise<T> {
   const dir = tempDir();
   const lake = await Lake.open(join(dir, 'lake'));

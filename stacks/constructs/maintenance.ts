@@ -38,9 +38,11 @@ export function maintenanceStatement(operation: MaintenanceOperation, table: Tab
     : `VACUUM ${table.name}`;
 }
 
-/** Every statement of one operation, one per Iceberg table, in table order. */
-export function maintenanceStatements(operation: MaintenanceOperation): string[] {
-  return MANAGED_TABLES.map((table) => maintenanceStatement(operation, table));
+/** Every statement of each operation, one per Iceberg table, in table order: what the drain runs. */
+export function maintenancePlan(): Record<MaintenanceOperation, { table: string; query: string }[]> {
+  const statements = (operation: MaintenanceOperation) =>
+    MANAGED_TABLES.map((table) => ({ table: table.name, query: maintenanceStatement(operation, table) }));
+  return { optimize: statements('optimize'), vacuum: statements('vacuum') };
 }
 
 /** What the Athena maintenance statements read and write, for the role that starts them (the drain's):
@@ -147,7 +149,9 @@ export class Maintenance extends Construct {
       this.schedules.push(
         new SchedulerSchedule(this, operation, {
           name: `${config.namePrefix}-${operation}`,
-          description: `Iceberg maintenance, run by the drain: ${maintenanceStatements(operation).join('; ')}`,
+          description: `Iceberg maintenance, run by the drain: ${maintenancePlan()
+            [operation].map((statement) => statement.query)
+            .join('; ')}`,
           scheduleExpression: expression,
           scheduleExpressionTimezone: config.timezone,
           flexibleTimeWindow: { mode: 'OFF' },

@@ -12,7 +12,6 @@ import {
   RECEIVE_WAIT_SECONDS,
   visibilityTimeoutSeconds,
 } from '../../workflow/drain-definition';
-import { MANAGED_TABLES } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import type { EncryptionKey } from './encryption-key';
@@ -23,7 +22,7 @@ import {
   ServiceRole,
   STATE_MACHINE_LOGS_AND_TRACES,
 } from './iam';
-import { maintenanceQueryPermissions, maintenanceStatement } from './maintenance';
+import { maintenancePlan, maintenanceQueryPermissions } from './maintenance';
 import type { Storage } from './storage';
 
 export interface SerializationProps {
@@ -195,16 +194,7 @@ export class Serialization extends Construct {
       maintenance: {
         workGroup: props.workgroupName,
         database: props.databaseName,
-        statements: {
-          optimize: MANAGED_TABLES.map((table) => ({
-            table: table.name,
-            query: maintenanceStatement('optimize', table),
-          })),
-          vacuum: MANAGED_TABLES.map((table) => ({
-            table: table.name,
-            query: maintenanceStatement('vacuum', table),
-          })),
-        },
+        statements: maintenancePlan(),
         alertTopicArn: props.alertTopicArn,
       },
     });

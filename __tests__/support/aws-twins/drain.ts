@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Emulator } from '../../../emulator/moto';
 import { StateMachine, type StateMachineDefinition } from '../../../local/step-functions';
-import { maintenanceStatement } from '../../../stacks/constructs/maintenance';
+import { maintenancePlan } from '../../../stacks/constructs/maintenance';
 import { MAX_RECEIVE_COUNT } from '../../../stacks/constructs/serialization';
 import type { AslState } from '../../../workflow/definition';
 import {
@@ -25,7 +25,6 @@ import {
   type DrainDefinition,
   LOCK_ID,
 } from '../../../workflow/drain-definition';
-import { MANAGED_TABLES } from '../../../workflow/tables';
 import { TaskError } from './errors';
 import { LocalStepFunctions } from './step-functions';
 
@@ -189,16 +188,7 @@ export class DrainAccount {
       maintenance: {
         workGroup: 'agent-etl-test',
         database: 'agent_etl_test',
-        statements: {
-          optimize: MANAGED_TABLES.map((table) => ({
-            table: table.name,
-            query: maintenanceStatement('optimize', table),
-          })),
-          vacuum: MANAGED_TABLES.map((table) => ({
-            table: table.name,
-            query: maintenanceStatement('vacuum', table),
-          })),
-        },
+        statements: maintenancePlan(),
         alertTopicArn: this.alertTopicArn,
       },
     });
