@@ -163,6 +163,12 @@ describe('a run killed part-way (items 1 and 13)', () => {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       victim.child.kill('SIGKILL');
       await victim.done;
+      if (delayMs === 1500) {
+        // The command can read the lake the killed run left (once its lock is found stale).
+        const readable = await cli(['export', 'weekly', '--lake', root]);
+        expect([readable.code, readable.stderr]).toEqual([0, '']);
+        expect(readable.stdout).toMatch(/^extension,week_start,/);
+      }
       await recoverAndRerun(root, file);
     }
   }, 120_000);
