@@ -1,12 +1,4 @@
-import {
-  createWriteStream,
-  existsSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  realpathSync,
-  statSync,
-} from 'node:fs';
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -20,6 +12,7 @@ import { generateEvents } from './generate';
 import { backfillCommand, forgetCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
 import { closeInterrupted, LocalTarget } from './ops/local-target';
 import { DEFAULT_OUTPUTS_FILE, type OpsTarget } from './ops/target';
+import { openOutFile } from './out-file';
 import { validateSettings } from './settings';
 
 const DEFAULT_LAKE = 'lake';
@@ -245,20 +238,25 @@ async function exportCommand(
     options.wait,
     async () => {
       // Opened first, so that a file that cannot be written is an error before the lake is read.
-      const file =
-        options.out === undefined ? undefined : createWriteStream('', { fd: openSync(options.out, 'w') });
-      // A failed write rejects the write that met it (streamSink); the event itself needs no handler.
-      file?.on('error', () => undefined);
-      const lake = await Lake.open(options.lake, { readOnly: true }).catch((error: unknown) => {
-        file?.destroy();
-        throw error;
-      });
+      const file = options.out === undefined ? undefined : openOutFile(options.out);
       try {
-        await writeExport(lake, table, options.format, streamSink(file ?? process.stdout), options.limit);
+        const lake = await Lake.open(options.lake, { readOnly: true });
+        try {
+          await writeExport(
+            lake,
+            table,
+            options.format,
+            streamSink(file?.stream ?? process.stdout),
+            options.limit,
+          );
+        } finally {
+          lake.close();
+        }
+        await file?.commit();
         return 0;
-      } finally {
-        lake.close();
-        if (file) await new Promise<void>((resolve) => file.end(() => resolve()));
+      } catch (error) {
+        file?.abandon();
+        throw error;
       }
     },
     { reader: true },
