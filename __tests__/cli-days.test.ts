@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataDay } from '../cli/days';
+import { dataDay, dataInstant } from '../cli/days';
 import { rerunCommand, statusCommand } from '../cli/ops/commands';
 import { LocalTarget } from '../cli/ops/local-target';
 import { loadReportData } from '../cli/report/data';
@@ -44,6 +44,50 @@ describe('a day given to a command', () => {
     expect(() => dataDay('9999-12-31', now)).toThrow('outside the days data can have');
     expect(() => dataDay('2024-02-30', now)).toThrow("expected a calendar day YYYY-MM-DD, got '2024-02-30'");
     expect(() => dataDay('24-11-05', now)).toThrow('expected a calendar day');
+  });
+
+  test('an instant (check --end) is a real time of such a day', () => {
+    expect(dataInstant('2024-11-05 23:59:59', now)).toBe('2024-11-05 23:59:59');
+    expect(() => dataInstant('2024-11-05 24:00:00', now)).toThrow(
+      "'2024-11-05 24:00:00' is not a time of day",
+    );
+    expect(() => dataInstant('2024-11-05 10:60:00', now)).toThrow('is not a time of day');
+    expect(() => dataInstant('2024-02-30 10:00:00', now)).toThrow(
+      "expected a calendar day YYYY-MM-DD, got '2024-02-30'",
+    );
+    expect(() => dataInstant('0001-01-01 00:00:00', now)).toThrow(
+      '0001-01-01 is outside the days data can have',
+    );
+    expect(() => dataInstant('2024-11-05T10:00:00Z', now)).toThrow(
+      "expected a timestamp 'YYYY-MM-DD HH:MM:SS'",
+    );
+    expect(() => dataInstant('', now)).toThrow("expected a timestamp 'YYYY-MM-DD HH:MM:SS', got ''");
+  });
+
+  test('out of range, is refused by check --end and backfill --since/--until, naming the option, before any work', async () => {
+    const dir = tempDir('agent-etl-days-');
+    try {
+      const lake = join(dir, 'lake');
+      writeCsv(dir, 'events-2024-11-05.csv', ['2024-11-05 10:00:00,111,ONLINE,']);
+      const [end, since, until] = await Promise.all([
+        cli(['check', '--end', '9999-12-31 23:30:00', '--lake', lake]),
+        cli(['backfill', dir, '--since', '2024-02-30', '--lake', lake]),
+        cli(['backfill', dir, '--until', '0024-11-05', '--lake', lake]),
+      ]);
+      expect(end.code).toBe(1);
+      expect(end.stderr).toMatch(
+        /--end <timestamp>' argument '9999-12-31 23:30:00' is invalid\. 9999-12-31 is outside/,
+      );
+      expect(since.code).toBe(1);
+      expect(since.stderr).toMatch(
+        /--since <day>' argument '2024-02-30' is invalid\. expected a calendar day/,
+      );
+      expect(until.code).toBe(1);
+      expect(until.stderr).toMatch(/--until <day>' argument '0024-11-05' is invalid\. 0024-11-05 is outside/);
+      expect(existsSync(lake)).toBe(false);
+    } finally {
+      removeDir(dir);
+    }
   });
 
   test('out of range, is refused by check, report and status, naming the option, before any work', async () => {

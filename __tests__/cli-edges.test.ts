@@ -236,7 +236,7 @@ describe('clear errors and small things', () => {
       /expected a calendar day YYYY-MM-DD, got '2024-02-30'/,
     ],
     [['check', '--day', '', '--lake', 'lake'], /expected a calendar day YYYY-MM-DD, got ''/],
-    [['check', '--end', '', '--lake', 'lake'], /expected 'YYYY-MM-DD HH:MM:SS', got ''/],
+    [['check', '--end', '', '--lake', 'lake'], /expected a timestamp 'YYYY-MM-DD HH:MM:SS', got ''/],
   ])('%j is refused with one line', async (args, message) => {
     const result = await cli(args);
     expect(result.code).toBe(1);

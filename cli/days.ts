@@ -19,3 +19,17 @@ export function dataDay(value: string, now: Date = new Date()): string {
     );
   return value;
 }
+
+/**
+ * An instant a command is asked about (`check --end`): 'YYYY-MM-DD HH:MM:SS' on the contact center's
+ * clocks, a real time of a day that `dataDay` accepts.
+ */
+export function dataInstant(value: string, now: Date = new Date()): string {
+  const match = /^(\d{4}-\d{2}-\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`expected a timestamp 'YYYY-MM-DD HH:MM:SS', got '${value}'`);
+  const [hours, minutes, seconds] = [match[2], match[3], match[4]].map(Number);
+  if ((hours ?? 24) > 23 || (minutes ?? 60) > 59 || (seconds ?? 60) > 59)
+    throw new InvalidArgumentError(`'${value}' is not a time of day (00:00:00 to 23:59:59)`);
+  dataDay(match[1] ?? '', now);
+  return value;
+}

@@ -6,7 +6,7 @@ import { Lake, lakePaths } from '../local/lake';
 import { withLakeLock } from '../local/lock';
 import { type FileRun, faultFor, runFile, successPath } from '../local/runner';
 import { checkAfterRun, runCheckCommand } from './check/command';
-import { dataDay } from './days';
+import { dataDay, dataInstant } from './days';
 import { EXPORTS, type ExportFormat, type ExportName, streamSink, writeExport } from './exports';
 import { generateEvents } from './generate';
 import { backfillCommand, forgetCommand, processIo, rerunCommand, statusCommand } from './ops/commands';
@@ -354,10 +354,7 @@ function addOpsCommands(program: Command, setExitCode: (code: number) => void): 
         "IANA time zone of the days (default: AGENT_ETL_TIMEZONE, or the environment's)",
       );
   const dayOption = (flag: string, what: string) =>
-    new Option(`${flag} <day>`, `${what}, YYYY-MM-DD`).argParser((value: string) => {
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError('expected YYYY-MM-DD');
-      return value;
-    });
+    new Option(`${flag} <day>`, `${what}, YYYY-MM-DD`).argParser((value: string) => dataDay(value));
 
   targetOptions(
     program
@@ -480,10 +477,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
       new Option(
         '--end <timestamp>',
         "end (exclusive) of the 24 hours to check, 'YYYY-MM-DD HH:MM:SS'",
-      ).argParser((value: string) => {
-        if (value.trim() === '') throw new InvalidArgumentError("expected 'YYYY-MM-DD HH:MM:SS', got ''");
-        return value;
-      }),
+      ).argParser((value: string) => dataInstant(value)),
     )
     .option('--timezone <zone>', 'IANA time zone of the contact center (default: AGENT_ETL_TIMEZONE or UTC)')
     .option('--json', 'print the result as JSON', false)
