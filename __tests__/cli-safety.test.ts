@@ -525,3 +525,20 @@ describe('no write into the lake, no lake from an empty path (items 3 and 14)', 
     60_000,
   );
 });
+
+describe('status and check read through the strict twin', () => {
+  test('what Athena would refuse is refused locally too, before DuckDB runs it', async () => {
+    const io = captureIo();
+    await withLakeAt(join(dir, 'lake'), async (lake) => {
+      const target = localTarget(lake, join(dir, 'lake'), io);
+      await expect(
+        target.engine.query('select count(*) as n from pipeline_runs where run_id = ?', ['r']),
+      ).resolves.toEqual([{ n: '0' }]);
+      // DuckDB would run both; Athena takes a ? parameter only in a WHERE clause, and no empty statement.
+      await expect(target.engine.query('select ? as n', ['1'])).rejects.toThrow(
+        /only stand in a WHERE clause/,
+      );
+      await expect(target.engine.query('')).rejects.toThrow(/QueryString must be 1 to/);
+    });
+  });
+});

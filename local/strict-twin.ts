@@ -120,7 +120,7 @@ export function checkStartQueryExecution(request: StartQueryExecutionRequest): v
 export class StrictAthenaEngine implements QueryEngine {
   constructor(private readonly engine: QueryEngine) {}
 
-  query(sql: string, parameters: readonly QueryValue[] = []): Promise<QueryRow[]> {
+  async query(sql: string, parameters: readonly QueryValue[] = []): Promise<QueryRow[]> {
     checkStartQueryExecution({
       QueryString: sql,
       ExecutionParameters: parameters.length > 0 ? parameters.map(executionParameter) : undefined,

@@ -10,6 +10,7 @@ import { COVERAGE_SQL_FILES, type CoverageQueries } from '../../handlers/coverag
 import { parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
 import { assertTimeZone, formatDate, formatTimestamp } from '../../handlers/coverage-check/wall-clock';
 import type { Log, QueryEngine } from '../../handlers/ports';
+import { StrictAthenaEngine } from '../../local/strict-twin';
 import { readSql } from '../../workflow/steps';
 import { alertStateFile, FileAlertStateStore } from './alert-state';
 import { notificationsFile, OutboxPublisher } from './outbox';
@@ -42,7 +43,8 @@ function localDependencies(
   const timeZone = timezone ?? process.env.AGENT_ETL_TIMEZONE ?? 'UTC';
   assertTimeZone(timeZone);
   return {
-    engine,
+    // Every coverage statement as Athena would take it: the strict twin refuses what Athena refuses.
+    engine: new StrictAthenaEngine(engine),
     publisher: new OutboxPublisher(lake, stderrLog),
     alertState: new FileAlertStateStore(alertStateFile(lake)),
     log: stderrLog,

@@ -3,6 +3,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { CompletionDetail } from '../../handlers/check-summary/events';
 import { parseOperatingSchedule } from '../../handlers/coverage-check/schedule';
 import { assertTimeZone } from '../../handlers/coverage-check/wall-clock';
+import type { QueryEngine } from '../../handlers/ports';
 import type { Lake } from '../../local/lake';
 import {
   type ClosedRun,
@@ -12,6 +13,7 @@ import {
   objectKeyFor,
   runFile,
 } from '../../local/runner';
+import { StrictAthenaEngine } from '../../local/strict-twin';
 import { checkAfterRun } from '../check/command';
 import type { BronzeObject, ExecutionSummary, FileProblem, OpsTarget, Progress, Submission } from './target';
 
@@ -67,11 +69,15 @@ export class LocalTarget implements OpsTarget {
   readonly timeZone: string;
   readonly schedule = parseOperatingSchedule(process.env.AGENT_ETL_OPERATING_SCHEDULE);
 
+  /** The status queries go through the strict twin, as Athena would take them. */
+  readonly engine: QueryEngine;
+
   constructor(
-    readonly engine: Lake,
+    readonly lake: Lake,
     private readonly options: LocalTargetOptions,
   ) {
-    this.description = `lake ${engine.paths.root}`;
+    this.engine = new StrictAthenaEngine(lake);
+    this.description = `lake ${lake.paths.root}`;
     this.statusCommand = `agent-etl status --lake ${options.root}`;
     this.timeZone = options.timeZone ?? process.env.AGENT_ETL_TIMEZONE ?? 'UTC';
     assertTimeZone(this.timeZone);
@@ -115,7 +121,7 @@ export class LocalTarget implements OpsTarget {
   /** `bronze/<key>` is the file `<lake>/bronze/<key>`: the copy the object's runs read. */
   async resolveObject(sourceObject: string): Promise<BronzeObject> {
     const prefix = `${LOCAL_BUCKET}/`;
-    const bronze = this.engine.paths.bronze;
+    const bronze = this.lake.paths.bronze;
     const file = resolve(bronze, sourceObject.slice(prefix.length));
     if (!sourceObject.startsWith(prefix) || !file.startsWith(`${bronze}${sep}`)) {
       throw new Error(
@@ -133,13 +139,13 @@ export class LocalTarget implements OpsTarget {
   async submit(objects: readonly BronzeObject[], progress: Progress): Promise<Submission> {
     const runs: { label: string; runId: string; status: 'SUCCEEDED' | 'FAILED'; error?: string }[] = [];
     const refused: FileProblem[] = [];
-    const interrupted = await closeInterrupted(this.engine, this.options.stderr);
+    const interrupted = await closeInterrupted(this.lake, this.options.stderr);
     for (const run of interrupted) await this.check(run.completion);
     progress.start(objects.length);
     try {
       for (const object of objects) {
         try {
-          const run = await runFile(this.engine, object.label, {
+          const run = await runFile(this.lake, object.label, {
             key: object.sourceObject.slice(`${LOCAL_BUCKET}/`.length),
           });
           await this.check(run.completion);
@@ -162,8 +168,8 @@ export class LocalTarget implements OpsTarget {
   }
 
   async withdraw(sourceObject: string): Promise<{ runId: string; status: string; error?: string }> {
-    await closeInterrupted(this.engine, this.options.stderr);
-    const run = await runFile(this.engine, sourceObject, {
+    await closeInterrupted(this.lake, this.options.stderr);
+    const run = await runFile(this.lake, sourceObject, {
       key: sourceObject.slice(`${LOCAL_BUCKET}/`.length),
       withdraw: true,
     });
@@ -174,7 +180,7 @@ export class LocalTarget implements OpsTarget {
   /** The run committed whatever the check finds; a check that fails is one line, and the next objects still run. */
   private async check(completion: CompletionDetail | undefined): Promise<void> {
     if (!this.options.check || !completion) return;
-    const { failure } = await checkAfterRun(this.options.root, completion, this.engine);
+    const { failure } = await checkAfterRun(this.options.root, completion, this.lake);
     if (failure) {
       this.options.stderr(
         `error: the coverage check after run ${completion.run_id} failed (the run is committed): ${failure}\n`,
