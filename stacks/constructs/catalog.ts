@@ -10,7 +10,7 @@ import { ACCEPTED_DONE_ON } from '../../workflow/input-contract';
 import { type Column, MANAGED_TABLES, SILVER_TABLES, type TableDefinition } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
-import { ServiceRole } from './iam';
+import { type PolicyStatement, ServiceRole } from './iam';
 import {
   ICEBERG_LAYOUTS,
   type IcebergLayout,
@@ -45,6 +45,21 @@ export function seededTables(namePrefix: string): SeededTable[] {
     const tableUuid = icebergTableUuid(namePrefix, table);
     return [{ table, layout, tableUuid, key: icebergSeedKey(tablePrefix(table), tableUuid) }];
   });
+}
+
+/**
+ * For every role whose Athena queries write gold: the seeded metadata files cannot be deleted. VACUUM
+ * removes metadata files beyond `vacuum_max_metadata_files_to_keep` (100), and a query role without
+ * s3:DeleteObject makes VACUUM succeed without deleting (Athena user guide, "VACUUM"). So the file
+ * Terraform wrote stays, and no plan ever proposes to write it again.
+ */
+export function keepTableSeeds(storage: Storage, namePrefix: string): PolicyStatement {
+  return {
+    Sid: 'KeepTableSeeds',
+    Effect: 'Deny',
+    Action: ['s3:DeleteObject'],
+    Resource: seededTables(namePrefix).map(({ key }) => `${storage.gold.arn}/${key}`),
+  };
 }
 
 const glueColumns = (columns: readonly Column[]): GlueCatalogTableStorageDescriptorColumns[] =>
