@@ -20,7 +20,16 @@ const OPERATIONS = new Set([
   'IAM.CreateRole',
   'SNS.ListSubscriptionsByTopic',
   'S3.CreateBucket',
+  'S3.PutObject',
+  'S3.HeadObject',
+  'S3.GetObjectTagging',
 ]);
+/** Operations kept only for the objects they name here: the Iceberg tables' first metadata files. */
+const ONLY: Readonly<Record<string, RegExp>> = {
+  'S3.PutObject': /\/metadata\/00000-/,
+  'S3.HeadObject': /\/metadata\/00000-/,
+  'S3.GetObjectTagging': /\/metadata\/00000-/,
+};
 /** At most this many requests of each operation, to keep the fixture small. */
 const PER_OPERATION = 2;
 
@@ -41,6 +50,7 @@ function cut(log: string): { text: string; bodyPrefixes: string[] } {
     if (!OPERATIONS.has(name)) continue;
     const id = /tf_req_id=(\S+)/.exec(entry.join(' '))?.[1] ?? '';
     if (head.includes('HTTP Request Sent')) {
+      if (ONLY[name] && !ONLY[name].test(entry.join(' '))) continue;
       const count = seen.get(name) ?? 0;
       if (count >= PER_OPERATION) continue;
       seen.set(name, count + 1);

@@ -82,6 +82,15 @@ describe('the fixture', () => {
     expect(calls('plan').map((call) => `${call.service}.${call.operation}`)).toContain(
       'Glue.GetPartitionIndexes',
     );
+    // Terraform writing an Iceberg table's first metadata file into the gold bucket, and reading it back.
+    const seedCalls = (phase: 'apply' | 'plan') =>
+      calls(phase)
+        .filter((call) => call.service === 'S3' && /-gold-[^/]+\/gold\/\w+\/metadata\/00000-/.test(call.url))
+        .map((call) => call.operation);
+    expect(seedCalls('apply')).toEqual(
+      expect.arrayContaining(['PutObject', 'HeadObject', 'GetObjectTagging']),
+    );
+    expect(seedCalls('plan')).toEqual(expect.arrayContaining(['HeadObject', 'GetObjectTagging']));
   });
 
   test('a truncated body with no recorded request is an error naming the call', () => {
@@ -109,6 +118,18 @@ describe('dev deploy role', () => {
     );
   });
 
+  test("without the grant on the tables' first Iceberg metadata files, reading back their tags is refused", async () => {
+    // PutObject and HeadObject stay allowed by WriteIcebergMetadata (Glue writes the other tables'
+    // first metadata files as the caller); the tags of the objects Terraform wrote are this grant's alone.
+    const denied = await refused('apply', without(policy, { sid: 'ManageIcebergTableSeeds' }));
+    expect(denied.length).toBeGreaterThan(0);
+    for (const line of denied) {
+      expect(line).toMatch(
+        /^s3:GetObjectTagging arn:aws:s3:::agent-etl-dev-gold-111122223333-eu-west-1\/gold\/\w+\/metadata\/00000-[0-9a-f-]+\.metadata\.json \(S3\.GetObjectTagging/,
+      );
+    }
+  });
+
   test('without kms:TagResource unbound to a key, CreateKey with the default tags is refused', async () => {
     const denied = await refused('apply', without(policy, { sid: 'TagKeysOnCreate' }));
     expect(denied).toEqual([
@@ -121,6 +142,19 @@ describe('dev deploy role', () => {
 
 describe('plan role', () => {
   const policy = policyOf('planPolicy');
+
+  test("without the grant on the tables' first Iceberg metadata files, refreshing them is refused", async () => {
+    const denied = await refused('plan', without(policy, { sid: 'ReadIcebergTableSeeds' }));
+    expect(denied.length).toBeGreaterThan(0);
+    for (const line of denied) {
+      expect(line).toMatch(
+        /^s3:(GetObject|GetObjectTagging) arn:aws:s3:::agent-etl-dev-gold-111122223333-eu-west-1\/gold\/\w+\/metadata\/00000-[0-9a-f-]+\.metadata\.json \(S3\.(HeadObject|GetObjectTagging)/,
+      );
+    }
+    expect(new Set(denied.map((line) => line.split(' ')[0]))).toEqual(
+      new Set(['s3:GetObject', 's3:GetObjectTagging']),
+    );
+  });
 
   test('allows every call of the recorded plan', async () => {
     expect(await refused('plan', policy)).toEqual([]);

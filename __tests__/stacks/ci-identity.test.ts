@@ -22,6 +22,8 @@ import {
   GITHUB_OIDC_HOST,
   pullRequestSubject,
 } from '../../stacks/constructs/ci-identity';
+import { icebergTableUuid } from '../../stacks/constructs/iceberg-metadata';
+import { AGENT_INTERVALS, WEEKLY_SUMMARY } from '../../workflow/tables';
 import {
   ROOT,
   resourceNamed,
@@ -51,6 +53,11 @@ const STATE_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-5
 const PROVIDER_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/${GITHUB_OIDC_HOST}`;
 
 const bootstrap = synthBootstrap();
+
+/** The gold bucket of an environment, and the first metadata file Terraform writes for a table (catalog.ts). */
+const goldArn = (namePrefix: string) => `arn:aws:s3:::${namePrefix}-gold-${ACCOUNT}-${REGION}`;
+const seedArn = (namePrefix: string, table: typeof AGENT_INTERVALS, version = '00000') =>
+  `${goldArn(namePrefix)}/gold/${table.name}/metadata/${version}-${icebergTableUuid(namePrefix, table)}.metadata.json`;
 
 /** What Terraform would put in place of each reference, so the policies can be evaluated as AWS sees them. */
 function resolve(document: string): Record<string, unknown> {
@@ -170,6 +177,21 @@ describe('plan role (pull requests)', () => {
     expect(await decide(policy, 's3:GetObject', assets)).toBe('Allowed');
   });
 
+  test('refreshes the Iceberg metadata files Terraform wrote, and reads no other gold object', async () => {
+    for (const { namePrefix } of ENVIRONMENTS) {
+      for (const table of [AGENT_INTERVALS, WEEKLY_SUMMARY]) {
+        for (const action of ['s3:GetObject', 's3:GetObjectTagging']) {
+          expect(await decide(policy, action, seedArn(namePrefix, table))).toBe('Allowed');
+        }
+        expect(await decide(policy, 's3:PutObject', seedArn(namePrefix, table))).toBe('ImplicitlyDenied');
+        // Athena's later metadata files carry the table's history: not the plan's business.
+        expect(await decide(policy, 's3:GetObject', seedArn(namePrefix, table, '00001'))).toBe(
+          'ImplicitlyDenied',
+        );
+      }
+    }
+  });
+
   test('refreshes Glue tables: the provider reads their partition indexes', async () => {
     for (const prefix of ['agent_etl_dev', 'agent_etl_prod']) {
       const table = `arn:aws:glue:${REGION}:${ACCOUNT}:table/${prefix}/agent_intervals`;
@@ -246,6 +268,26 @@ describe.each(ENVIRONMENTS.map((config) => [config.environment, config] as const
       for (const action of ['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:SetDefaultPolicyVersion']) {
         expect(await decide(policy, action, boundaryArn(name))).toBe('ImplicitlyDenied');
       }
+    });
+
+    test("writes and deletes its own tables' first Iceberg metadata files, no other gold object", async () => {
+      for (const table of [AGENT_INTERVALS, WEEKLY_SUMMARY]) {
+        for (const action of [
+          's3:PutObject',
+          's3:PutObjectTagging',
+          's3:DeleteObject',
+          's3:GetObjectTagging',
+        ]) {
+          expect(await decide(policy, action, seedArn(config.namePrefix, table))).toBe('Allowed');
+          expect(await decide(policy, action, seedArn(other.namePrefix, table))).toBe('ImplicitlyDenied');
+        }
+        expect(await decide(policy, 's3:DeleteObject', seedArn(config.namePrefix, table, '00001'))).toBe(
+          'ImplicitlyDenied',
+        );
+      }
+      const data = `${goldArn(config.namePrefix)}/gold/agent_intervals/data/x.parquet`;
+      expect(await decide(policy, 's3:DeleteObject', data)).toBe('ImplicitlyDenied');
+      expect(await decide(policy, 's3:GetObject', data)).toBe('ImplicitlyDenied');
     });
 
     test("writes its own stack's state and lock, never another's", async () => {

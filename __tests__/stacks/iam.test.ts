@@ -231,6 +231,34 @@ describe('least privilege per component', () => {
     expect(statements.flatMap((s) => s.Action).some((a) => a.startsWith('glue:'))).toBe(false);
   });
 
+  test('no role that deletes gold files may delete the Iceberg metadata files Terraform wrote', () => {
+    const gold = ref('aws_s3_bucket', resourceNamed(json, 'aws_s3_bucket', 'goldBucket')[0], 'arn');
+    const seeds = Object.values(resourcesOf(json, 'aws_s3_object'))
+      .map((object) => String(object.key))
+      .filter((key) => key.startsWith('gold/'))
+      .map((key) => `${gold}/${key}`);
+    expect(seeds).toHaveLength(2);
+    const deleters = Object.entries(resourcesOf(json, 'aws_iam_role_policy')).filter(([, holder]) =>
+      statementsOf(holder.policy).some(
+        (statement) =>
+          statement.Effect === 'Allow' &&
+          statement.Action.includes('s3:DeleteObject') &&
+          resourcesOfStatement(statement).some((resource) => resource.startsWith(gold)),
+      ),
+    );
+    // The pipeline's state machine, run-failed (the undo MERGEs) and the drain (OPTIMIZE, VACUUM).
+    expect(deleters.map(([name]) => name.split('_')[0])).toEqual(
+      expect.arrayContaining(['orchestration', 'runFailed', 'serialization']),
+    );
+    for (const [name, holder] of deleters) {
+      const keep = bySid(statementsOf(holder.policy)).KeepTableSeeds;
+      expect({ name, keep }).toEqual({
+        name,
+        keep: { Sid: 'KeepTableSeeds', Effect: 'Deny', Action: ['s3:DeleteObject'], Resource: seeds },
+      });
+    }
+  });
+
   test('the state machine may run its job and queries, write gold and emit to its bus only', () => {
     const statements = rolePolicy('orchestration_role');
     const sids = bySid(statements);

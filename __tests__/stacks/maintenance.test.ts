@@ -137,7 +137,9 @@ describe('Iceberg maintenance, under the pipeline lock', () => {
       MANAGED_TABLES.map((t) => t.name).sort(),
     );
     const gold = ref('aws_s3_bucket', resourceNamed(json, 'aws_s3_bucket', 'goldBucket')[0], 'arn');
-    const deletes = Object.values(policy).filter((statement) => statement.Action.includes('s3:DeleteObject'));
+    const deletes = Object.values(policy).filter(
+      (statement) => statement.Effect === 'Allow' && statement.Action.includes('s3:DeleteObject'),
+    );
     expect(deletes.flatMap(resourcesOfStatement).every((arn) => arn.startsWith(`${gold}/`))).toBe(true);
     expect(deletes.flatMap(resourcesOfStatement)).toHaveLength(MANAGED_TABLES.length);
     const actions = Object.values(policy).flatMap((statement) => statement.Action);

@@ -110,16 +110,111 @@ describe('catalog and compute', () => {
     expect(tables).toHaveLength(SILVER_TABLES.length + MANAGED_TABLES.length);
   });
 
+  /** Tables Terraform writes the first Iceberg metadata file of, with the partition each must have. */
+  const PARTITIONED: Record<string, { transform: string; column: string }> = {
+    agent_intervals: { transform: 'day', column: 'interval_start' },
+    weekly_summary: { transform: 'month', column: 'week_start' },
+  };
+  const objects = resourcesOf(json, 'aws_s3_object');
+  const metadataObject = (table: string): [string, Record<string, unknown>] => {
+    const found = Object.entries(objects).filter(([name]) => name.includes(`${table}Metadata`));
+    if (found.length !== 1) throw new Error(`${found.length} metadata objects for ${table}`);
+    return found[0] as [string, Record<string, unknown>];
+  };
+
   test('gold, ops and staging tables are Iceberg in the gold bucket, never rolled back by Terraform', () => {
     for (const table of MANAGED_TABLES) {
       const synthesized = tableNamed(table.name);
-      expect(synthesized.open_table_format_input).toEqual({
-        iceberg_input: { metadata_operation: 'CREATE', version: '2' },
-      });
       expect((synthesized.storage_descriptor as { location: string }).location).toBe(
         `s3://${bucketRef('gold')}/${table.layer}/${table.name}`,
       );
-      expect((synthesized.lifecycle as { ignore_changes: string[] }).ignore_changes).toContain('parameters');
+      const ignored = (synthesized.lifecycle as { ignore_changes: string[] }).ignore_changes;
+      expect(ignored).toEqual(expect.arrayContaining(['parameters', 'storage_descriptor']));
+      if (table.name in PARTITIONED) {
+        // Registered on the metadata file Terraform writes; Glue must not create a table of its own.
+        expect(synthesized.open_table_format_input).toBeUndefined();
+        const [objectName] = metadataObject(table.name);
+        expect(synthesized.parameters).toEqual({
+          table_type: 'ICEBERG',
+          metadata_location: `s3://${bucketRef('gold')}/${ref('aws_s3_object', objectName, 'key')}`,
+        });
+      } else {
+        expect(synthesized.open_table_format_input).toEqual({
+          iceberg_input: { metadata_operation: 'CREATE', version: '2' },
+        });
+      }
+    }
+    expect(MANAGED_TABLES.filter((table) => table.name in PARTITIONED)).toHaveLength(2);
+  });
+
+  test('agent_intervals is partitioned by day(interval_start), weekly_summary by month(week_start)', () => {
+    const [keyName] = resourceNamed(json, 'aws_kms_key', 'dataKey');
+    for (const [tableName, partition] of Object.entries(PARTITIONED)) {
+      const [, object] = metadataObject(tableName);
+      const table = MANAGED_TABLES.find((candidate) => candidate.name === tableName);
+      if (!table) throw new Error(`no managed table ${tableName}`);
+      expect(object.bucket).toBe(bucketRef('gold'));
+      expect(object.key).toMatch(
+        new RegExp(
+          `^gold/${tableName}/metadata/00000-[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\\.metadata\\.json$`,
+        ),
+      );
+      expect(object.server_side_encryption).toBe('aws:kms');
+      expect(object.kms_key_id).toBe(ref('aws_kms_key', keyName, 'arn'));
+      // Written once: Athena's commits own the table's later metadata.
+      expect((object.lifecycle as { ignore_changes: string[] }).ignore_changes).toEqual(['content']);
+      const metadata = JSON.parse(String(object.content)) as {
+        'format-version': number;
+        'table-uuid': string;
+        location: string;
+        schemas: { fields: { id: number; name: string; type: string }[] }[];
+        'partition-specs': {
+          'spec-id': number;
+          fields: { transform: string; 'source-id': number; name: string }[];
+        }[];
+        'sort-orders': { 'order-id': number; fields: { 'source-id': number; direction: string }[] }[];
+        'default-sort-order-id': number;
+      };
+      expect(metadata['format-version']).toBe(2);
+      expect(metadata.location).toBe(`s3://${bucketRef('gold')}/gold/${tableName}`);
+      expect(String(object.key)).toContain(metadata['table-uuid']);
+      const fields = metadata.schemas[0]?.fields ?? [];
+      expect(fields.map((field) => field.name)).toEqual(table.columns.map((column) => column.name));
+      const source = fields.find((field) => field.name === partition.column);
+      expect(source?.type).toBe(partition.column === 'interval_start' ? 'timestamp' : 'date');
+      expect(metadata['partition-specs']).toEqual([
+        {
+          'spec-id': 0,
+          fields: [
+            {
+              name: `${partition.column}_${partition.transform}`,
+              transform: partition.transform,
+              'source-id': source?.id,
+              'field-id': 1000,
+            },
+          ],
+        },
+      ]);
+      const sortOrder = metadata['sort-orders'].find(
+        (order) => order['order-id'] === metadata['default-sort-order-id'],
+      );
+      expect(sortOrder?.fields).toEqual([
+        expect.objectContaining({ 'source-id': source?.id, direction: 'asc' }),
+      ]);
+    }
+  });
+
+  test('the metadata files read the same on every synth and differ between environments', () => {
+    const again = resourcesOf(synthPipeline(dev), 'aws_s3_object');
+    const prod = resourcesOf(synthPipeline(environment('prod')), 'aws_s3_object');
+    const metadataOf = (found: Record<string, Record<string, unknown>>, table: string) =>
+      Object.entries(found).find(([name]) => name.includes(`${table}Metadata`))?.[1];
+    for (const table of Object.keys(PARTITIONED)) {
+      const [, first] = metadataObject(table);
+      expect(metadataOf(again, table)).toEqual(first);
+      const uuid = (object: Record<string, unknown> | undefined) =>
+        (JSON.parse(String(object?.content)) as { 'table-uuid': string })['table-uuid'];
+      expect(uuid(metadataOf(prod, table))).not.toBe(uuid(first));
     }
   });
 

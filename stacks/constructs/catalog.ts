@@ -4,12 +4,20 @@ import {
   type GlueCatalogTableStorageDescriptorColumns,
 } from '@cdktf/provider-aws/lib/glue-catalog-table';
 import { GlueCrawler } from '@cdktf/provider-aws/lib/glue-crawler';
+import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { Construct } from 'constructs';
 import { ACCEPTED_DONE_ON } from '../../workflow/input-contract';
 import { type Column, MANAGED_TABLES, SILVER_TABLES, type TableDefinition } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
-import { ServiceRole } from './iam';
+import { type PolicyStatement, ServiceRole } from './iam';
+import {
+  ICEBERG_LAYOUTS,
+  type IcebergLayout,
+  icebergSeedKey,
+  icebergTableMetadata,
+  icebergTableUuid,
+} from './iceberg-metadata';
 import type { Storage } from './storage';
 
 /** Where a table's files live in its bucket: silver tables at `<name>/`, managed ones at `<layer>/<name>/`. */
@@ -19,6 +27,40 @@ export function tablePrefix(table: TableDefinition): string {
 
 /** Tables the crawler creates from raw drops start with this, so they never shadow pipeline tables. */
 export const BRONZE_TABLE_PREFIX = 'bronze_';
+
+/** A managed table whose first Iceberg metadata file Terraform writes (iceberg-metadata.ts), and where. */
+export interface SeededTable {
+  readonly table: TableDefinition;
+  readonly layout: IcebergLayout;
+  readonly tableUuid: string;
+  /** Key of the metadata file in the gold bucket. */
+  readonly key: string;
+}
+
+/** The managed tables with a partition spec, for one environment's name prefix. */
+export function seededTables(namePrefix: string): SeededTable[] {
+  return MANAGED_TABLES.flatMap((table) => {
+    const layout = ICEBERG_LAYOUTS.get(table);
+    if (!layout) return [];
+    const tableUuid = icebergTableUuid(namePrefix, table);
+    return [{ table, layout, tableUuid, key: icebergSeedKey(tablePrefix(table), tableUuid) }];
+  });
+}
+
+/**
+ * For every role whose Athena queries write gold: the seeded metadata files cannot be deleted. VACUUM
+ * removes metadata files beyond `vacuum_max_metadata_files_to_keep` (100), and a query role without
+ * s3:DeleteObject makes VACUUM succeed without deleting (Athena user guide, "VACUUM"). So the file
+ * Terraform wrote stays, and no plan ever proposes to write it again.
+ */
+export function keepTableSeeds(storage: Storage, namePrefix: string): PolicyStatement {
+  return {
+    Sid: 'KeepTableSeeds',
+    Effect: 'Deny',
+    Action: ['s3:DeleteObject'],
+    Resource: seededTables(namePrefix).map(({ key }) => `${storage.gold.arn}/${key}`),
+  };
+}
 
 const glueColumns = (columns: readonly Column[]): GlueCatalogTableStorageDescriptorColumns[] =>
   columns.map(({ name, type, comment }) => ({ name, type, comment }));
@@ -31,8 +73,10 @@ export interface CatalogProps {
 
 /**
  * The Glue catalog: one database; silver tables as Parquet with partition projection on event_date
- * (no partitions to register); gold, ops and staging tables as Iceberg (Athena MERGE/DELETE need it);
- * a crawler over bronze for looking at raw drops. Columns come from workflow/tables.ts.
+ * (no partitions to register); gold, ops and staging tables as Iceberg (Athena MERGE/DELETE need it),
+ * agent_intervals and weekly_summary with the partition spec of iceberg-metadata.ts in a metadata file
+ * Terraform writes, the others created by Glue unpartitioned; a crawler over bronze for looking at raw
+ * drops. Columns come from workflow/tables.ts.
  */
 export class Catalog extends Construct {
   readonly database: GlueCatalogDatabase;
@@ -89,20 +133,51 @@ export class Catalog extends Construct {
       });
     }
 
+    const seeded = new Map(seededTables(config.namePrefix).map((seed) => [seed.table, seed]));
     for (const table of MANAGED_TABLES) {
+      const location = storage.gold.uri(tablePrefix(table));
+      const seed = seeded.get(table);
+      // Every Athena commit moves metadata_location; Terraform must never roll it back. Column
+      // changes go through Athena `ALTER TABLE`, which updates the Iceberg metadata as well.
+      const lifecycle = { ignoreChanges: ['parameters', 'storage_descriptor'] };
+      const storageDescriptor = { location, columns: glueColumns(table.columns) };
+      if (!seed) {
+        new GlueCatalogTable(this, `${table.name}Table`, {
+          databaseName,
+          name: table.name,
+          description: table.comment,
+          tableType: 'EXTERNAL_TABLE',
+          openTableFormatInput: { icebergInput: { metadataOperation: 'CREATE', version: '2' } },
+          storageDescriptor,
+          lifecycle,
+        });
+        continue;
+      }
+      // The table's first metadata file, encrypted with the lake key like everything in the bucket.
+      // Written once: later metadata files are Athena's, and schema changes go through ALTER TABLE, so
+      // a changed column list in workflow/tables.ts never rewrites this file (Iceberg spec, "File
+      // System Operations": metadata files are immutable once written).
+      const metadata = new S3Object(this, `${table.name}Metadata`, {
+        bucket: storage.gold.name,
+        key: seed.key,
+        content: JSON.stringify(icebergTableMetadata(table, seed.layout, location, seed.tableUuid)),
+        contentType: 'application/json',
+        serverSideEncryption: 'aws:kms',
+        kmsKeyId: storage.key.arn,
+        lifecycle: { ignoreChanges: ['content'] },
+      });
+      // Registered the way Iceberg's open-source Glue catalog registers a table. The provider keeps
+      // `table_type` and `metadata_location` of an Iceberg table out of its state (terraform-provider-aws,
+      // glue/catalog_table.go, flattenNonManagedParameters), so without `ignore_changes` every plan
+      // would propose to write them again.
       new GlueCatalogTable(this, `${table.name}Table`, {
         databaseName,
         name: table.name,
         description: table.comment,
         tableType: 'EXTERNAL_TABLE',
-        openTableFormatInput: { icebergInput: { metadataOperation: 'CREATE', version: '2' } },
-        storageDescriptor: {
-          location: storage.gold.uri(tablePrefix(table)),
-          columns: glueColumns(table.columns),
-        },
-        // Every Athena commit moves metadata_location; Terraform must never roll it back. Column
-        // changes go through Athena `ALTER TABLE`, which updates the Iceberg metadata as well.
-        lifecycle: { ignoreChanges: ['parameters', 'storage_descriptor'] },
+        parameters: { table_type: 'ICEBERG', metadata_location: storage.gold.uri(metadata.key) },
+        storageDescriptor,
+        lifecycle,
       });
     }
 

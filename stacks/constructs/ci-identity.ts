@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { type CiConfig, type EnvironmentConfig, PROJECT, type StateConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { boundaryPolicyName, boundaryStatements } from './boundary';
+import { seededTables } from './catalog';
 import { type PolicyStatement, policyDocument } from './iam';
 
 /** GitHub's OIDC issuer and the audience `aws-actions/configure-aws-credentials` asks for. */
@@ -85,6 +86,15 @@ const SERVICES: readonly ServiceAccess[] = [
     read: ['s3:GetObject', 's3:GetObjectTagging'],
     write: ['s3:PutObject', 's3:DeleteObject', 's3:PutObjectTagging'],
     resources: ({ prefix }, context) => [context.s3Arn(`${prefix}-assets-*`, 'glue/*')],
+  },
+  {
+    // The first metadata file of each partitioned Iceberg table (catalog.ts, seededTables): one key per
+    // table, which holds the table's schema and partition spec, never rows.
+    sid: 'IcebergTableSeeds',
+    read: ['s3:GetObject', 's3:GetObjectTagging'],
+    write: ['s3:PutObject', 's3:DeleteObject', 's3:PutObjectTagging'],
+    resources: ({ prefix }, context) =>
+      seededTables(prefix).map(({ key }) => context.s3Arn(`${prefix}-gold-*`, key)),
   },
   {
     sid: 'Roles',

@@ -6,7 +6,7 @@ import { type MaintenanceOperation, maintenanceMessage } from '../../workflow/dr
 import { MANAGED_TABLES, type TableDefinition } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
-import { tablePrefix } from './catalog';
+import { keepTableSeeds, tablePrefix } from './catalog';
 import { ATHENA_QUERY_ACTIONS, type PolicyStatement, ServiceRole } from './iam';
 import { ATHENA_RESULTS_PREFIX, type Storage } from './storage';
 
@@ -48,6 +48,7 @@ export function maintenancePlan(): Record<MaintenanceOperation, { table: string;
 /** What the Athena maintenance statements read and write, for the role that starts them (the drain's):
  * Athena runs a query with its caller's credentials. */
 export function maintenanceQueryPermissions(props: {
+  readonly config: EnvironmentConfig;
   readonly context: AwsContext;
   readonly storage: Storage;
   readonly databaseName: string;
@@ -80,6 +81,7 @@ export function maintenanceQueryPermissions(props: {
       Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
       Resource: MANAGED_TABLES.map((table) => storage.gold.objectsArn(tablePrefix(table))),
     },
+    keepTableSeeds(storage, props.config.namePrefix),
     {
       Sid: 'LocateBuckets',
       Action: ['s3:GetBucketLocation'],

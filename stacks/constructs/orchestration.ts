@@ -10,7 +10,7 @@ import { buildDefinition } from '../../workflow/definition';
 import { MANAGED_TABLES, SILVER_TABLES } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
-import { tablePrefix } from './catalog';
+import { keepTableSeeds, tablePrefix } from './catalog';
 import { ATHENA_QUERY_ACTIONS, ruleSendsToQueue, ServiceRole, STATE_MACHINE_LOGS_AND_TRACES } from './iam';
 import type { Serialization } from './serialization';
 import { ATHENA_RESULTS_PREFIX, type Storage } from './storage';
@@ -126,6 +126,7 @@ export class Orchestration extends Construct {
           Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
           Resource: MANAGED_TABLES.map((table) => storage.gold.objectsArn(tablePrefix(table))),
         },
+        keepTableSeeds(storage, config.namePrefix),
         {
           Sid: 'WriteQueryResults',
           Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],

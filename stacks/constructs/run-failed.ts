@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { MANAGED_TABLES, SILVER_TABLES } from '../../workflow/tables';
 import type { EnvironmentConfig } from '../config';
 import type { AwsContext } from './aws-context';
-import { tablePrefix } from './catalog';
+import { keepTableSeeds, tablePrefix } from './catalog';
 import { ATHENA_QUERY_ACTIONS, ruleSendsToQueue } from './iam';
 import { NodeFunction } from './node-function';
 import { ATHENA_RESULTS_PREFIX, type Storage } from './storage';
@@ -85,6 +85,7 @@ export class RunFailed extends Construct {
           Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
           Resource: MANAGED_TABLES.map((table) => storage.gold.objectsArn(tablePrefix(table))),
         },
+        keepTableSeeds(storage, config.namePrefix),
         {
           Sid: 'WriteQueryResults',
           Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
