@@ -110,17 +110,21 @@ function readHeader(
   return { header, indexes: match.indexes };
 }
 
+/** A field that starts or ends with one of the contract's whitespace characters (an RE2 pattern). */
+const WHITESPACE_AT_AN_END = (() => {
+  const set = `[${[...WHITESPACE].map((c) => `\\x{${(c.codePointAt(0) ?? 0).toString(16)}}`).join('')}]`;
+  return sqlLiteral(`^${set}|${set}$`);
+})();
+
 /**
  * A field with every Unicode whitespace character trimmed from both ends, '' for none. DuckDB's trim
  * with a set of 25 characters is slow (24.9 s for the four fields of 5M rows, 2.2 s for a plain trim),
- * so it runs only on a field that starts or ends with one of them: the result is the same. An empty
- * field is answered first, since `left('', 1)` is '', which `contains` finds in any set (that sent
- * every empty Details through the slow trim: 1.0 of the 1.8 s of CPU typing 1M rows took).
+ * so it runs only on a field that starts or ends with one of them: the result is the same. The test is
+ * one regular expression (0.14 s of CPU for three fields of 1M rows; `contains` on the first and last
+ * character took 0.22 s, and sent every empty field through the trim, as `left('', 1)` is '').
  */
-const trimmed = (column: string) => {
-  const set = sqlLiteral(WHITESPACE);
-  return `case when coalesce(${column}, '') = '' then '' when contains(${set}, left(${column}, 1)) or contains(${set}, right(${column}, 1)) then trim(${column}, ${set}) else ${column} end`;
-};
+const trimmed = (column: string) =>
+  `case when regexp_matches(${column}, ${WHITESPACE_AT_AN_END}) then trim(${column}, ${sqlLiteral(WHITESPACE)}) else coalesce(${column}, '') end`;
 
 /** A year of four digits: strptime's %Y also takes `24` (year 24); the contract never guesses a century. */
 const FOUR_DIGIT_YEAR = "'(^|[^0-9])[0-9]{4}([^0-9]|$)'";
@@ -318,6 +322,14 @@ async function typeRecords(
   return 'load_rows';
 }
 
+/**
+ * A column holding one string on every row, as a one-value ENUM: a partitioned COPY then carries a
+ * byte per row instead of a copy of the string, and the Parquet writer writes its dictionary without
+ * hashing every row (at 1M rows, 0.95 -> 0.7 s of CPU for the silver write). The file is the same for
+ * a reader: a UTF8 BYTE_ARRAY column, dictionary-encoded, with the same statistics, read back as VARCHAR.
+ */
+const constantColumn = (value: string) => `${sqlLiteral(value)}::enum(${sqlLiteral(value)})`;
+
 /** The bronze object under a name of the loader's own, so that no character of its key is read as a pattern. */
 function stageInput(path: string, staging: string): string {
   const input = join(staging, 'object.csv');
@@ -385,7 +397,7 @@ export async function loadBronzeObject(
     await lake.exec(`
       copy (
         select r.done_on, r.extension, r.action, r.details,
-          ${sqlLiteral(sourceObject)} as source_object, r.source_line, ${sqlLiteral(request.runId)} as run_id,
+          ${constantColumn(sourceObject)} as source_object, r.source_line, ${constantColumn(request.runId)} as run_id,
           cast(r.done_on as date) as event_date
         from ${rows} as r
         where r.reason is null
