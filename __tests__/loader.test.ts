@@ -62,6 +62,8 @@ async function load(lake: Lake, dir: string, name: string, lines: readonly strin
 describe('the loader types the common format first and falls back per row', () => {
   test('a file of accepted rows in every accepted form loads on the fast path, each row typed', async () => {
     await withLake(async (lake, dir) => {
+      // A setting of the lake's own, which the loader must leave as it found it.
+      await lake.exec('set threads = 3');
       const split = await load(
         lake,
         dir,
@@ -69,6 +71,8 @@ describe('the loader types the common format first and falls back per row', () =
         ACCEPTED.map(([line]) => line),
       );
       expect(split).toBe(false);
+      // The silver write runs on one thread and gives DuckDB its threads back.
+      expect(await lake.query("select current_setting('threads')::int as threads")).toEqual([{ threads: 3 }]);
       expect(await loaded(lake, 'plain.csv')).toEqual(
         ACCEPTED.map(([, at, extension, action, details], i) => [i + 2, at, extension, action, details]),
       );
