@@ -211,6 +211,40 @@ describe('the Glue job and the local loader read a file the same way', () => {
     });
   });
 
+  test.each([
+    ["alone (the loader's fast path)", []],
+    [
+      'beside rejected rows (the splitter)',
+      ['11/4/24 8:00:00 AM,610,ONLINE,', '\u00a0not a date ,611,ONLINE,'],
+    ],
+  ])('Done On in the common format, padded, and in every other accepted format, %s', async (_, extra) => {
+    await withLake(async (lake, dir) => {
+      const csv = writeCsv(dir, 'forms.csv', [
+        '11/4/2024 8:42:35 AM,601,ONLINE,',
+        ' 11/4/2024 8:43:00 PM\t,602,ONLINE,',
+        '\u00a011/4/2024 9:00:00 AM\u3000,603,ONLINE,',
+        '2024-11-05 10:00:00,604,ONLINE,',
+        '2024-11-05 10:00:00.250,605,ONLINE,',
+        '2024-11-05T10:00:00,606,ONLINE,',
+        '2024-11-05T10:00:00.5,607,ONLINE,',
+        ...extra,
+      ]);
+      await ingest(lake, csv);
+      const mine = await local(lake);
+      expect(mine.events.map((e) => [e[0], e[1]])).toEqual([
+        [2, '2024-11-04 08:42:35.000000'],
+        [3, '2024-11-04 20:43:00.000000'],
+        [4, '2024-11-04 09:00:00.000000'],
+        [5, '2024-11-05 10:00:00.000000'],
+        [6, '2024-11-05 10:00:00.250000'],
+        [7, '2024-11-05 10:00:00.000000'],
+        [8, '2024-11-05 10:00:00.500000'],
+      ]);
+      expect(mine.rejects.map((r) => r[0])).toEqual(extra.map((__, i) => 9 + i));
+      expect(glue(csv)).toEqual(mine);
+    });
+  });
+
   test('Done On: two-digit years are rejected, dates outside the accepted range are rejected', async () => {
     await withLake(async (lake, dir) => {
       const csv = writeCsv(dir, 'dates.csv', [
