@@ -218,13 +218,18 @@ function printBytesTarget(results: readonly { days: number; profiled: Measuremen
         `${r.unverified > 0 ? `  [${r.unverified} scans unverified]` : ''}\n`,
     );
   }
+  // Each history is generated on its own (same seed, another length), so the neighbour days of two
+  // cases hold different events of the same make-up: their bytes count as flat within 2%, and the days
+  // must be as many. (__tests__/history-reads.test.ts compares identical neighbour days exactly.)
+  const flat = (a: (typeof split)[number], b: (typeof split)[number]) =>
+    b.neighbourDays.length <= a.neighbourDays.length && b.neighbour <= 1.02 * a.neighbour;
   const withHistory = split.filter((r) => r.days > 0);
   for (const [a, b] of withHistory.slice(1).map((r, i) => [withHistory[i], r] as const)) {
     if (!a || !b) continue;
     process.stdout.write(
       `    neighbour days' bytes, ${b.days} / ${a.days} days of history: ${kib(b.neighbour)} (${b.neighbourDays.length} days) / ` +
-        `${kib(a.neighbour)} (${a.neighbourDays.length} days) = ${pct(b.neighbour, a.neighbour)} (must not grow with history: ` +
-        `${b.neighbour <= a.neighbour ? 'met' : 'NOT met'})\n`,
+        `${kib(a.neighbour)} (${a.neighbourDays.length} days) = ${pct(b.neighbour, a.neighbour)} (must not grow with history, ` +
+        `within 2%: ${flat(a, b) ? 'met' : 'NOT met'})\n`,
     );
   }
 }

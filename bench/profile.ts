@@ -64,7 +64,7 @@ interface ProfileNode {
   readonly children?: readonly ProfileNode[];
 }
 
-interface SilverScan {
+export interface SilverScan {
   readonly files: number;
   /** The files (or globs) the profile names; DuckDB names the first few and ends with "..." past them. */
   readonly names: readonly string[];
@@ -290,7 +290,7 @@ async function sizes(lake: Lake): Promise<Sizes> {
  * against it: as many files as "Total Files Read", including every file the profile names. Undefined
  * when the check fails.
  */
-function filesRead(scan: SilverScan, files: readonly string[]): string[] | undefined {
+export function filesRead(scan: SilverScan, files: readonly string[]): string[] | undefined {
   const globs = scan.names.filter((name) => name.includes('*'));
   const named = scan.names.filter((name) => !name.includes('*'));
   let candidates: string[];
@@ -508,13 +508,6 @@ export async function profileSteps(
       });
     },
   };
-}
-
-/** Bytes a run read, as Athena would bill them: silver column chunks plus warehouse (gold, ops) rows. */
-export function bytesRead(steps: readonly StepReads[]): { silver: number; tables: number; total: number } {
-  const silver = steps.reduce((sum, s) => sum + s.silverBytes, 0);
-  const tables = steps.reduce((sum, s) => sum + s.tableBytes, 0);
-  return { silver, tables, total: silver + tables };
 }
 
 /** A run's bytes by where they belong, with the neighbour days it read (distinct over its steps). */
