@@ -146,8 +146,8 @@ const shiftDay = (day: string, by: number) =>
  * comparison (static "Filters", and "Dynamic Filters" from the joins, the min/max or the IN list of the
  * build side; "optional:" ones only prune) as `column<op>'value'::TYPE`, all of them ANDed. Each bound is
  * turned into days: `>= '2025-03-03 15:30'` keeps 2025-03-03 on; `< '2025-03-05 00:00'` ends on
- * 2025-03-04. An IN list keeps its values' days. Filters with an OR on the column are not read (no
- * bound taken): the scan then covers more days, never fewer.
+ * 2025-03-04. An IN list keeps its values' days. A filter text with an OR that names the column is not
+ * read (no bound taken): the scan then covers more days, never fewer.
  */
 export function dayBounds(
   filters: string,
@@ -315,9 +315,9 @@ export function filesRead(scan: SilverScan, files: readonly string[]): string[] 
 /**
  * The bytes Athena would bill for a silver scan, by file: the compressed column chunks of the columns
  * it names, in each file it read. A scan that read no rows bills nothing (its join had nothing to
- * match, and DuckDB, like Trino's dynamic filtering, read no column data), nor does a scan of files outside
- * the lake's silver tables. When the files read cannot be
- * told exactly, the named ones stand for the rest (reported as unverified).
+ * match, and DuckDB, like Trino's dynamic filtering, read no column data), nor does a scan of files
+ * outside the lake's silver tables. When the files read cannot be told exactly, the named ones stand
+ * for the rest, and the scan is counted as unverified.
  */
 function silverReads(
   scan: SilverScan,
@@ -348,8 +348,10 @@ function silverReads(
  * day(interval_start) and a scan reads the day partitions its interval_start predicate keeps. So a scan
  * is billed the rows of each day its filters' range covers (dayBounds), counted in the table as it
  * stood when the statement ran (counted just before each statement), times the Parquet column-chunk
- * bytes per row of the columns it reads, in that day's partition. This is exact per day by construction; it is checked against the profile: every row the
- * scan emitted after its filters must lie in those days (emitted <= rows of the days kept).
+ * bytes per row of the columns it reads, in that day's partition. Exact per day by construction; it is
+ * checked against the profile: every row the scan emitted after its filters must lie in those days
+ * (emitted <= rows of the days kept), else the scan counts as unverified. __tests__/history-reads
+ * checks the days against the run's windows on small data.
  */
 function goldReads(scan: GoldScan, size: Sizes): { byDay: Map<string, number>; verified: boolean } {
   const bounds = dayBounds(scan.filters, GOLD_DAY_COLUMN);
