@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { type Lake, silverTableDir, sqlLiteral } from '../local/lake';
 import { LOAD_STATE } from '../workflow/definition';
 import { normalizeSql } from '../workflow/sql-template';
@@ -87,7 +87,6 @@ interface GoldScan {
 const SILVER_COLUMNS = [
   ...new Set(SILVER_TABLES.flatMap((t) => [...t.columns, ...t.partitionKeys].map((c) => c.name))),
 ];
-const TABLES = new Set(MANAGED_TABLES.map((t) => t.name));
 /** The column gold is partitioned on by day in AWS (Iceberg day() transform). */
 const GOLD_DAY_COLUMN = 'interval_start';
 const GOLD_COLUMNS = AGENT_INTERVALS.columns.map((c) => c.name);
@@ -106,6 +105,7 @@ function filterText(info: Record<string, unknown>): string {
 /** Silver scans (Parquet), gold day scans and table scans (warehouse) of one statement's profile. */
 function collect(
   node: ProfileNode,
+  warehouse: string,
   found: { silver: SilverScan[]; gold: Omit<GoldScan, 'dayRows'>[] },
   tableRows: Record<string, number>,
 ): void {
@@ -122,10 +122,12 @@ function collect(
       text: JSON.stringify({ ...info, 'Filename(s)': undefined }),
     });
   } else if (typeof info.Table === 'string') {
-    const table = info.Table.split('.').at(-1) ?? '';
-    if (TABLES.has(table))
+    const [catalog, , table = ''] = info.Table.split('.');
+    // Every warehouse table (gold, ops, staging, and any a later change adds); the loader's temp tables
+    // are its own work, not Athena's.
+    if (catalog === warehouse)
       tableRows[table] = (tableRows[table] ?? 0) + Number(node.operator_rows_scanned ?? 0);
-    if (table === AGENT_INTERVALS.name) {
+    if (catalog === warehouse && table === AGENT_INTERVALS.name) {
       const columns = named(GOLD_COLUMNS, JSON.stringify(info));
       found.gold.push({
         filters: filterText(info),
@@ -134,7 +136,7 @@ function collect(
       });
     }
   }
-  for (const child of node.children ?? []) collect(child, found, tableRows);
+  for (const child of node.children ?? []) collect(child, warehouse, found, tableRows);
 }
 
 const DAY_MS = 86_400_000;
@@ -228,9 +230,11 @@ async function columnChunks(
 /**
  * The sizes reads are billed by. Only column chunks count (Athena bills the data it scans; a footer
  * read is not the data of any day), so a table's bytes per row do not depend on how many rows share
- * one file's fixed overhead.
+ * one file's fixed overhead. Warehouse tables are written in the order of their natural key, each gold
+ * day (of `goldDays`, the days the scans read) to a file of its own in interval order, as the merge
+ * writes them: DuckDB's own row order depends on its threads, and the bytes must not.
  */
-async function sizes(lake: Lake): Promise<Sizes> {
+async function sizes(lake: Lake, tables: readonly string[], goldDays: readonly string[]): Promise<Sizes> {
   const fileColumns = new Map<string, Map<string, number>>();
   for (const table of SILVER_TABLES) {
     for (const chunk of await columnChunks(
@@ -246,36 +250,34 @@ async function sizes(lake: Lake): Promise<Sizes> {
   const rowBytes: Record<string, number> = {};
   const goldDay = new Map<string, Map<string, number>>();
   const goldAll = new Map<string, number>();
+  // Column-chunk bytes per row of each column of what `select` returns, written as one Parquet file.
+  const perRow = async (name: string, select: string): Promise<Map<string, number> | undefined> => {
+    const [count] = await lake.query(`select count(*) as n from (${select})`);
+    const rows = Number(count?.n ?? 0);
+    if (rows === 0) return undefined;
+    const file = join(scratch, `${name}.parquet`);
+    await lake.exec(`copy (${select}) to ${sqlLiteral(file)} (format parquet)`);
+    const columns = new Map<string, number>();
+    for (const c of await columnChunks(lake, file))
+      columns.set(c.column, (columns.get(c.column) ?? 0) + c.bytes / rows);
+    return columns;
+  };
   try {
-    for (const table of TABLES) {
-      const [count] = await lake.query(`select count(*) as n from ${table}`);
-      const rows = Number(count?.n ?? 0);
-      if (rows === 0) continue;
-      const file = join(scratch, `${table}.parquet`);
-      await lake.exec(`copy ${table} to ${sqlLiteral(file)} (format parquet)`);
-      const chunks = await columnChunks(lake, file);
-      rowBytes[table] = chunks.reduce((sum, c) => sum + c.bytes, 0) / rows;
-      if (table !== AGENT_INTERVALS.name) continue;
-      for (const c of chunks) goldAll.set(c.column, c.bytes / rows);
-      // The day partitions as AWS holds them, rows in interval order as the merge writes them.
-      const days = join(scratch, 'gold-days');
-      await lake.exec(
-        `copy (select *, cast(${GOLD_DAY_COLUMN} as date) as day from ${table} order by ${GOLD_DAY_COLUMN}, extension)
-         to ${sqlLiteral(days)} (format parquet, partition_by (day))`,
+    for (const name of tables) {
+      const order = MANAGED_TABLES.find((t) => t.name === name)?.naturalKey.join(', ') ?? 'all';
+      const columns = await perRow(name, `select * from ${name} order by ${order}`);
+      if (!columns) continue;
+      rowBytes[name] = [...columns.values()].reduce((sum, n) => sum + n, 0);
+      if (name === AGENT_INTERVALS.name) for (const [c, n] of columns) goldAll.set(c, n);
+    }
+    for (const day of goldDays) {
+      const columns = await perRow(
+        `gold-${day}`,
+        `select * from ${AGENT_INTERVALS.name}
+         where ${GOLD_DAY_COLUMN} >= date '${day}' and ${GOLD_DAY_COLUMN} < date '${day}' + interval 1 day
+         order by ${GOLD_DAY_COLUMN}, extension`,
       );
-      const dayRows = new Map(
-        (
-          await lake.query(
-            `select cast(cast(${GOLD_DAY_COLUMN} as date) as varchar) as day, count(*) as n from ${table} group by all`,
-          )
-        ).map((r) => [String(r.day), Number(r.n)]),
-      );
-      for (const c of await columnChunks(lake, join(days, '**', '*.parquet'))) {
-        const day = /\/day=(\d{4}-\d{2}-\d{2})\//.exec(c.file)?.[1] ?? '';
-        const columns = goldDay.get(day) ?? new Map<string, number>();
-        columns.set(c.column, (columns.get(c.column) ?? 0) + c.bytes / (dayRows.get(day) ?? 1));
-        goldDay.set(day, columns);
-      }
+      if (columns) goldDay.set(day, columns);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -387,6 +389,8 @@ export async function profileSteps(
     string,
     { reads: StepReads; silver: SilverScan[]; gold: GoldScan[]; tableRows: Record<string, number> }
   >();
+  // DuckDB names the tables of the lake's database file by the file's name.
+  const warehouse = basename(lake.paths.warehouse, extname(lake.paths.warehouse));
   let current = LOAD_STATE;
   let dayRows = new Map<string, number>();
   await lake.exec(`pragma enable_profiling = 'json'`);
@@ -437,7 +441,7 @@ export async function profileSteps(
     entry.reads.statements += 1;
     entry.reads.seconds += Number(profile.latency ?? 0);
     const found = { silver: [] as SilverScan[], gold: [] as Omit<GoldScan, 'dayRows'>[] };
-    collect(profile, found, entry.reads.tableRows);
+    collect(profile, warehouse, found, entry.reads.tableRows);
     entry.silver.push(...found.silver);
     entry.gold.push(...found.gold.map((g) => ({ ...g, dayRows })));
   };
@@ -460,7 +464,19 @@ export async function profileSteps(
       lake.query = query;
       lake.exec = exec;
       await exec('pragma disable_profiling');
-      const size = await sizes(lake);
+      const goldDays = new Set(
+        [...steps.values()].flatMap(({ gold }) =>
+          gold.flatMap((scan) => {
+            const bounds = dayBounds(scan.filters, GOLD_DAY_COLUMN);
+            return [...scan.dayRows.keys()].filter((day) => keeps(bounds, day));
+          }),
+        ),
+      );
+      const scanned = new Set([
+        AGENT_INTERVALS.name,
+        ...[...steps.values()].flatMap((e) => Object.keys(e.reads.tableRows)),
+      ]);
+      const size = await sizes(lake, [...scanned], [...goldDays].sort());
       const ownDays = (
         await query(
           'select distinct cast(event_date as varchar) as day from agent_events where run_id = ? order by day',
