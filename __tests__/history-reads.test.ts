@@ -76,6 +76,15 @@ beforeAll(async () => {
 
 afterAll(() => removeDir(dir));
 
+/**
+ * The same file loaded into two lakes gives the same rows, but DuckDB writes Parquet from several threads,
+ * so on a busy machine a file's rows can land in another order and compress to a few bytes more or less
+ * (seen once in a full jest run). Bytes of the same partitions are compared within this share.
+ */
+const ROW_ORDER = 0.005;
+const near = (actual: number, expected: number) =>
+  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(ROW_ORDER * expected);
+
 const split = (days: number) => splitRead(reads.get(days) ?? []);
 const step = (days: number, name: string) => reads.get(days)?.find((s) => s.step === name);
 const shiftDay = (day: string, by: number) =>
@@ -129,31 +138,31 @@ test("gold is read by the days of the run's windows, and at most the whole weeks
 
 test("the run's own days read the same bytes into 7 and 35 days of history, at most 1.2x the empty lake", () => {
   // Same files in the own days' partitions in both lakes; the history adds only its reads of them.
-  expect(split(35).own).toBeCloseTo(split(7).own, 6);
+  near(split(35).own, split(7).own);
   expect(split(35).own).toBeLessThanOrEqual(1.2 * split(0).own);
   expect(split(0).neighbour).toBe(0);
 });
 
 test('the neighbour days are the same days, with the same bytes, into 7 and 35 days of history', () => {
-  const near = split(7);
-  const far = split(35);
+  const short = split(7);
+  const long = split(35);
   // At most the Monday of the week before the day (a week of lookback, whole weeks for the summary)
   // up to the day before it: none of the 28 older days.
   const reach = dayList(monday(shiftDay(NEXT_DAY, -7)), shiftDay(NEXT_DAY, -1));
-  expect(far.neighbourDays).toEqual(near.neighbourDays);
-  for (const day of far.neighbourDays) expect(reach).toContain(day);
+  expect(long.neighbourDays).toEqual(short.neighbourDays);
+  for (const day of long.neighbourDays) expect(reach).toContain(day);
   const bytes = (days: number, day: string) =>
     (reads.get(days) ?? []).reduce((sum, s) => sum + (s.dayBytes[day] ?? 0), 0);
-  for (const day of far.neighbourDays) {
+  for (const day of long.neighbourDays) {
     if (day === RECENT_FROM) continue;
-    expect(bytes(35, day)).toBeCloseTo(bytes(7, day), 6);
+    near(bytes(35, day), bytes(7, day));
   }
   // The first day of the short history differs: in the 35-day lake, the older file's Sunday-night
   // shifts run on into it (15% of agents work nights, 20% of them on a Sunday: about 1 in 33 agents,
   // adding at most the ~20 intervals of one shift to a day of about 17 per agent). Within 15%.
   expect(bytes(35, RECENT_FROM)).toBeGreaterThanOrEqual(bytes(7, RECENT_FROM));
   expect(bytes(35, RECENT_FROM)).toBeLessThanOrEqual(1.15 * bytes(7, RECENT_FROM));
-  expect(far.neighbour - near.neighbour).toBeCloseTo(bytes(35, RECENT_FROM) - bytes(7, RECENT_FROM), 6);
+  near(long.neighbour - bytes(35, RECENT_FROM), short.neighbour - bytes(7, RECENT_FROM));
 });
 
 /**
@@ -179,7 +188,7 @@ test('in total, a day into 35 days of history reads no more than into 7 days (ta
     );
   const firstDay = (days: number) => sum(days, (s) => s.dayBytes[RECENT_FROM] ?? 0);
   expect(bounded(7)).toBeGreaterThan(split(7).own);
-  expect(bounded(35)).toBeLessThanOrEqual(bounded(7) + (firstDay(35) - firstDay(7)) + 1e-6);
+  expect(bounded(35)).toBeLessThanOrEqual((1 + ROW_ORDER) * (bounded(7) + firstDay(35) - firstDay(7)));
   // What the whole-table scans add at 35 days: one more object (two history files against one) and
   // five more weeks; nothing else.
   const whole = (days: number, table: string) => sum(days, (s) => s.otherBytes[table] ?? 0);
@@ -188,7 +197,7 @@ test('in total, a day into 35 days of history reads no more than into 7 days (ta
     firstDay(35) -
       firstDay(7) +
       SCANNED_WHOLE.reduce((total, table) => total + whole(35, table) - whole(7, table), 0) +
-      1e-6,
+      ROW_ORDER * split(7).total,
   );
 });
 
