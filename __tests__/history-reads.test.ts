@@ -182,16 +182,16 @@ test('in total, a day into 35 days of history reads no more than into 7 days (ta
       (s) =>
         s.split.own +
         s.split.neighbour +
-        Object.entries(s.otherBytes)
+        Object.entries(s.tableSplit)
           .filter(([table]) => !SCANNED_WHOLE.includes(table))
-          .reduce((total, [, bytes]) => total + bytes, 0),
+          .reduce((total, [, part]) => total + part.other, 0),
     );
   const firstDay = (days: number) => sum(days, (s) => s.dayBytes[RECENT_FROM] ?? 0);
   expect(bounded(7)).toBeGreaterThan(split(7).own);
   expect(bounded(35)).toBeLessThanOrEqual((1 + ROW_ORDER) * (bounded(7) + firstDay(35) - firstDay(7)));
   // What the whole-table scans add at 35 days: one more object (two history files against one) and
   // five more weeks; nothing else.
-  const whole = (days: number, table: string) => sum(days, (s) => s.otherBytes[table] ?? 0);
+  const whole = (days: number, table: string) => sum(days, (s) => s.tableSplit[table]?.other ?? 0);
   for (const table of SCANNED_WHOLE) expect(whole(35, table)).toBeGreaterThan(0);
   expect(split(35).total - split(7).total).toBeLessThanOrEqual(
     firstDay(35) -

@@ -15,7 +15,7 @@ import {
   runTypedCopy,
 } from './contenders';
 import { measureHandlers } from './handlers';
-import { neighbourDays, profileSteps, type StepReads, splitRead } from './profile';
+import { neighbourDays, profileSteps, type ReadSplit, type StepReads, splitRead } from './profile';
 
 /** What one measured child process reports. */
 interface Measurement {
@@ -188,12 +188,22 @@ function printSteps(title: string, steps: readonly StepReads[] | undefined): voi
       `${kib(total.other).padStart(10)}  ${kib(total.total).padStart(10)}  own days ${steps[0]?.ownDays.join(', ') || 'none'}; ` +
       `neighbour days ${total.neighbourDays.join(', ') || 'none'}\n`,
   );
-  const other = new Map<string, number>();
+  const tables = new Map<string, ReadSplit>();
   for (const s of steps)
-    for (const [table, bytes] of Object.entries(s.otherBytes))
-      other.set(table, (other.get(table) ?? 0) + bytes);
+    for (const [table, part] of Object.entries(s.tableSplit)) {
+      const sum = tables.get(table) ?? { own: 0, neighbour: 0, other: 0 };
+      tables.set(table, {
+        own: sum.own + part.own,
+        neighbour: sum.neighbour + part.neighbour,
+        other: sum.other + part.other,
+      });
+    }
   process.stdout.write(
-    `    other by table: ${[...other].map(([table, bytes]) => `${table} ${kib(bytes)}`).join(', ') || 'none'}\n`,
+    `    by table (own / neighbour / other): ${
+      [...tables]
+        .map(([table, part]) => `${table} ${kib(part.own)} / ${kib(part.neighbour)} / ${kib(part.other)}`)
+        .join('; ') || 'none'
+    }\n`,
   );
 }
 

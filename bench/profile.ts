@@ -49,8 +49,8 @@ export interface StepReads {
   readonly goldDayBytes: Record<string, number>;
   /** The run's own days (event dates it loaded). */
   ownDays: string[];
-  /** Bytes of the reads not by day, per table. */
-  readonly otherBytes: Record<string, number>;
+  /** The split per table (silver and warehouse tables by name). */
+  readonly tableSplit: Record<string, ReadSplit>;
   /** Scans whose day attribution did not check out against the profile (then estimated as before). */
   unverified: number;
 }
@@ -429,7 +429,7 @@ export async function profileSteps(
           dayBytes: {},
           goldDayBytes: {},
           ownDays: [],
-          otherBytes: {},
+          tableSplit: {},
           unverified: 0,
         },
         silver: [],
@@ -488,14 +488,11 @@ export async function profileSteps(
       return [...steps.values()].map(({ reads, silver, gold }) => {
         reads.ownDays = ownDays;
         const byDay = (day: string | undefined, bytes: number, table: string) => {
-          if (day === undefined) {
-            reads.split.other += bytes;
-            reads.otherBytes[table] = (reads.otherBytes[table] ?? 0) + bytes;
-            return;
-          }
-          reads.dayBytes[day] = (reads.dayBytes[day] ?? 0) + bytes;
-          if (own.has(day)) reads.split.own += bytes;
-          else reads.split.neighbour += bytes;
+          const part = day === undefined ? 'other' : own.has(day) ? 'own' : 'neighbour';
+          reads.split[part] += bytes;
+          reads.tableSplit[table] ??= { own: 0, neighbour: 0, other: 0 };
+          reads.tableSplit[table][part] += bytes;
+          if (day !== undefined) reads.dayBytes[day] = (reads.dayBytes[day] ?? 0) + bytes;
         };
         for (const scan of silver) {
           const { byFile, verified } = silverReads(scan, size.fileColumns, tableDirs);
