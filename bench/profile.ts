@@ -1,17 +1,33 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { type Lake, silverTableDir, sqlLiteral } from '../local/lake';
 import { LOAD_STATE } from '../workflow/definition';
 import { normalizeSql } from '../workflow/sql-template';
 import { PIPELINE_STEPS, readSql, START_STEP } from '../workflow/steps';
-import { MANAGED_TABLES, SILVER_TABLES } from '../workflow/tables';
+import { AGENT_INTERVALS, MANAGED_TABLES, SILVER_TABLES } from '../workflow/tables';
 
 /**
- * What one pipeline step read, from DuckDB's JSON query profiles (one per statement): the silver
- * Parquet files its scans opened and the columns they read, and the rows its scans of warehouse tables
- * (gold, ops, staging) went through. Bytes are estimated afterwards, as Athena would bill them: the
- * compressed size of the column chunks read, and for a table the Parquet bytes of the rows scanned.
+ * Where a read's bytes belong, for the target "one day into 90 days of history reads at most 1.2x the
+ * bytes of the same day into an empty lake (plus the neighbour days' partitions)":
+ * - own: partitions of the run's own days (the event_date partitions the run wrote to silver; gold
+ *   rows whose interval_start falls on one of those days);
+ * - neighbour: partitions of every other day (silver days of the neighbours' events and of the extents
+ *   search; gold days of the windows reaching back to an agent's previous event and of the touched weeks);
+ * - other: reads not by day (ops and staging tables, weekly_summary, the silver tables without a day
+ *   partition such as loaded_days).
+ */
+export interface ReadSplit {
+  own: number;
+  neighbour: number;
+  other: number;
+}
+
+/**
+ * What one pipeline step read, from DuckDB's JSON query profiles (one per statement), with bytes
+ * estimated as Athena would bill them: the compressed size of the silver column chunks read; for gold
+ * agent_intervals, the Parquet bytes of the day partitions (day of interval_start) its scans' range
+ * covers; for every other warehouse table, the Parquet bytes of the rows scanned.
  */
 export interface StepReads {
   readonly step: string;
@@ -21,129 +37,375 @@ export interface StepReads {
   silverFiles: number;
   /** Estimated compressed bytes of the silver column chunks the scans read. */
   silverBytes: number;
-  /** Rows scanned per warehouse table (gold, ops, staging; the loader's temp tables are left out). */
+  /** Rows DuckDB scanned per warehouse table (gold, ops, staging; the loader's temp tables are left out). */
   readonly tableRows: Record<string, number>;
-  /** Estimated Parquet bytes of those rows, as Iceberg tables in AWS would hold them. */
+  /** Estimated Parquet bytes of the warehouse reads (agent_intervals by day partition, the rest by rows). */
   tableBytes: number;
+  /** Bytes by where they belong (silver and tables together). */
+  readonly split: ReadSplit;
+  /** Bytes per day read (own and neighbour days), silver and gold together. */
+  readonly dayBytes: Record<string, number>;
+  /** The gold part of dayBytes: bytes of each agent_intervals day partition read. */
+  readonly goldDayBytes: Record<string, number>;
+  /** The run's own days (event dates it loaded). */
+  ownDays: string[];
+  /** The split per table (silver and warehouse tables by name). */
+  readonly tableSplit: Record<string, ReadSplit>;
+  /** Scans whose day attribution did not check out against the profile (then estimated as before). */
+  unverified: number;
 }
 
 interface ProfileNode {
   readonly operator_name?: string;
   readonly operator_rows_scanned?: number;
+  readonly operator_cardinality?: number;
   readonly latency?: number;
   readonly extra_info?: Record<string, unknown>;
   readonly children?: readonly ProfileNode[];
 }
 
-interface SilverScan {
+export interface SilverScan {
   readonly files: number;
-  /** The files the scan opened, when the profile names them all (DuckDB lists them as "Filename(s)"). */
+  /** The files (or globs) the profile names; DuckDB names the first few and ends with "..." past them. */
   readonly names: readonly string[];
+  readonly truncated: boolean;
+  readonly rowsScanned: number;
+  readonly filters: string;
   readonly text: string;
+}
+
+/** A scan of agent_intervals, with the rows per day the table held when its statement ran. */
+interface GoldScan {
+  readonly filters: string;
+  /** The columns the scan reads (its projections and filters name them). */
+  readonly columns: readonly string[];
+  /** Rows the scan emitted (after its filters): every one must lie in the days the range covers. */
+  readonly emitted: number;
+  readonly dayRows: ReadonlyMap<string, number>;
 }
 
 const SILVER_COLUMNS = [
   ...new Set(SILVER_TABLES.flatMap((t) => [...t.columns, ...t.partitionKeys].map((c) => c.name))),
 ];
-const TABLES = new Set(MANAGED_TABLES.map((t) => t.name));
+/** The column gold is partitioned on by day in AWS (Iceberg day() transform). */
+const GOLD_DAY_COLUMN = 'interval_start';
+const GOLD_COLUMNS = AGENT_INTERVALS.columns.map((c) => c.name);
+/** The columns of `names` a profile node's text names. */
+const named = (names: readonly string[], text: string) =>
+  names.filter((c) => new RegExp(`\\b${c}\\b`).test(text));
+const EVENT_DATE = /\/event_date=(\d{4}-\d{2}-\d{2})\//;
 
-/** Silver scans (Parquet) and table scans (warehouse) of one statement's profile. */
-function collect(node: ProfileNode, scans: SilverScan[], tableRows: Record<string, number>): void {
+function filterText(info: Record<string, unknown>): string {
+  return [info.Filters, info['Dynamic Filters']]
+    .flat()
+    .filter((f) => f !== undefined)
+    .join(' AND ');
+}
+
+/** Silver scans (Parquet), gold day scans and table scans (warehouse) of one statement's profile. */
+function collect(
+  node: ProfileNode,
+  warehouse: string,
+  found: { silver: SilverScan[]; gold: Omit<GoldScan, 'dayRows'>[] },
+  tableRows: Record<string, number>,
+): void {
   const info = node.extra_info ?? {};
   if (node.operator_name === 'READ_PARQUET') {
+    const listed = String(info['Filename(s)'] ?? '');
     // The columns a scan reads are the ones its projections and filters name.
-    scans.push({
+    found.silver.push({
       files: Number(info['Total Files Read'] ?? 0),
-      names: String(info['Filename(s)'] ?? '').match(/[^\s,]+\.parquet/g) ?? [],
+      names: listed.match(/[^\s,]+\.parquet/g) ?? [],
+      truncated: listed.trimEnd().endsWith('...'),
+      rowsScanned: Number(node.operator_rows_scanned ?? 0),
+      filters: filterText(info),
       text: JSON.stringify({ ...info, 'Filename(s)': undefined }),
     });
   } else if (typeof info.Table === 'string') {
-    const table = info.Table.split('.').at(-1) ?? '';
-    if (TABLES.has(table))
+    const [catalog, , table = ''] = info.Table.split('.');
+    // Every warehouse table (gold, ops, staging, and any a later change adds); the loader's temp tables
+    // are its own work, not Athena's.
+    if (catalog === warehouse)
       tableRows[table] = (tableRows[table] ?? 0) + Number(node.operator_rows_scanned ?? 0);
+    if (catalog === warehouse && table === AGENT_INTERVALS.name) {
+      const columns = named(GOLD_COLUMNS, JSON.stringify(info));
+      found.gold.push({
+        filters: filterText(info),
+        columns: columns.length > 0 ? columns : GOLD_COLUMNS,
+        emitted: Number(node.operator_cardinality ?? 0),
+      });
+    }
   }
-  for (const child of node.children ?? []) collect(child, scans, tableRows);
+  for (const child of node.children ?? []) collect(child, warehouse, found, tableRows);
 }
 
-/** Compressed bytes of each column chunk of every silver file; Parquet bytes per row of each warehouse table. */
-async function sizes(lake: Lake): Promise<{
-  fileColumns: Map<string, Map<string, number>>;
-  rowBytes: Record<string, number>;
-}> {
+const DAY_MS = 86_400_000;
+const shiftDay = (day: string, by: number) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + by * DAY_MS).toISOString().slice(0, 10);
+
+/**
+ * The days a scan's filters leave of a date or timestamp column: DuckDB prints each pushed-down
+ * comparison (static "Filters", and "Dynamic Filters" from the joins, the min/max or the IN list of the
+ * build side; "optional:" ones only prune) as `column<op>'value'::TYPE`, all of them ANDed. Each bound is
+ * turned into days: `>= '2025-03-03 15:30'` keeps 2025-03-03 on; `< '2025-03-05 00:00'` ends on
+ * 2025-03-04. An IN list keeps its values' days. A filter text with an OR that names the column is not
+ * read (no bound taken): the scan then covers more days, never fewer.
+ */
+export function dayBounds(
+  filters: string,
+  column: string,
+): { from?: string; to?: string; only?: ReadonlySet<string> } {
+  const bounds: { from?: string; to?: string; only?: Set<string> } = {};
+  if (/\bOR\b/.test(filters) && filters.includes(column)) return bounds;
+  const comparison = new RegExp(`\\b${column}\\s*(>=|<=|>|<|=)\\s*'([^']+)'`, 'g');
+  for (const [, op, value = ''] of filters.matchAll(comparison)) {
+    const day = value.slice(0, 10);
+    const midnight = value.length === 10 || /^\d{4}-\d{2}-\d{2} 00:00:00(\.0+)?$/.test(value);
+    const from = op === '>' && value.length === 10 ? shiftDay(day, 1) : day;
+    const to = op === '<' && midnight ? shiftDay(day, -1) : day;
+    if (op !== '<' && op !== '<=' && (!bounds.from || from > bounds.from)) bounds.from = from;
+    if (op !== '>' && op !== '>=' && (!bounds.to || to < bounds.to)) bounds.to = to;
+  }
+  const list = new RegExp(`\\b${column}\\s+IN\\s*\\(([^)]*)\\)`, 'g');
+  for (const [, values = ''] of filters.matchAll(list)) {
+    const days = new Set([...values.matchAll(/'(\d{4}-\d{2}-\d{2})/g)].map((m) => m[1] as string));
+    bounds.only = bounds.only ? new Set([...bounds.only].filter((d) => days.has(d))) : days;
+  }
+  return bounds;
+}
+
+function keeps(bounds: ReturnType<typeof dayBounds>, day: string): boolean {
+  return (
+    (!bounds.from || day >= bounds.from) &&
+    (!bounds.to || day <= bounds.to) &&
+    (!bounds.only || bounds.only.has(day))
+  );
+}
+
+/** A DuckDB glob (`**`, `*`, one-character classes as globLiteral writes them) as a regular expression. */
+function globPattern(glob: string): RegExp {
+  let pattern = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (glob.startsWith('**/', i)) {
+      pattern += '(?:.*/)?';
+      i += 2;
+    } else if (c === '*') pattern += '[^/]*';
+    else if (c === '?') pattern += '[^/]';
+    else if (c === '[' && glob[i + 2] === ']') {
+      pattern += (glob[i + 1] as string).replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+      i += 2;
+    } else pattern += c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+  }
+  return new RegExp(`^${pattern}$`);
+}
+
+interface Sizes {
+  /** Compressed bytes of each column chunk of every silver file. */
+  readonly fileColumns: Map<string, Map<string, number>>;
+  /** Column-chunk bytes per row of each warehouse table, written as one Parquet file. */
+  readonly rowBytes: Record<string, number>;
+  /**
+   * Column-chunk bytes per row of each column of each gold day partition (agent_intervals written as
+   * Parquet partitioned by day of interval_start), and of the whole table for a day gone by the end.
+   */
+  readonly goldDay: Map<string, Map<string, number>>;
+  readonly goldAll: Map<string, number>;
+}
+
+/** Sums compressed column-chunk bytes per (file, column) of the Parquet files a glob matches. */
+async function columnChunks(
+  lake: Lake,
+  glob: string,
+): Promise<{ file: string; column: string; bytes: number }[]> {
+  const [any] = await lake.query(`select count(*) as n from glob(${sqlLiteral(glob)})`);
+  if (Number(any?.n ?? 0) === 0) return [];
+  const rows = await lake.query(
+    `select file_name, path_in_schema as name, sum(total_compressed_size) as bytes
+     from parquet_metadata(${sqlLiteral(glob)}) group by all`,
+  );
+  return rows.map((r) => ({ file: String(r.file_name), column: String(r.name), bytes: Number(r.bytes) }));
+}
+
+/**
+ * The sizes reads are billed by. Only column chunks count (Athena bills the data it scans; a footer
+ * read is not the data of any day), so a table's bytes per row do not depend on how many rows share
+ * one file's fixed overhead. Warehouse tables are written in the order of their natural key, each gold
+ * day (of `goldDays`, the days the scans read) to a file of its own in interval order, as the merge
+ * writes them: DuckDB's own row order depends on its threads, and the bytes must not.
+ */
+async function sizes(lake: Lake, tables: readonly string[], goldDays: readonly string[]): Promise<Sizes> {
   const fileColumns = new Map<string, Map<string, number>>();
   for (const table of SILVER_TABLES) {
-    const glob = join(silverTableDir(lake.paths, table), '**', '*.parquet');
-    const [any] = await lake.query(`select count(*) as n from glob(${sqlLiteral(glob)})`);
-    if (Number(any?.n ?? 0) === 0) continue;
-    const rows = await lake.query(
-      `select file_name, path_in_schema as name, sum(total_compressed_size) as bytes
-       from parquet_metadata(${sqlLiteral(glob)}) group by all`,
-    );
-    for (const r of rows) {
-      const file = String(r.file_name);
-      const columns = fileColumns.get(file) ?? new Map<string, number>();
-      columns.set(String(r.name), Number(r.bytes));
-      fileColumns.set(file, columns);
+    for (const chunk of await columnChunks(
+      lake,
+      join(silverTableDir(lake.paths, table), '**', '*.parquet'),
+    )) {
+      const columns = fileColumns.get(chunk.file) ?? new Map<string, number>();
+      columns.set(chunk.column, chunk.bytes);
+      fileColumns.set(chunk.file, columns);
     }
   }
   const scratch = mkdtempSync(join(tmpdir(), 'agent-etl-sizes-'));
   const rowBytes: Record<string, number> = {};
+  const goldDay = new Map<string, Map<string, number>>();
+  const goldAll = new Map<string, number>();
+  // Column-chunk bytes per row of each column of what `select` returns, written as one Parquet file.
+  const perRow = async (name: string, select: string): Promise<Map<string, number> | undefined> => {
+    const [count] = await lake.query(`select count(*) as n from (${select})`);
+    const rows = Number(count?.n ?? 0);
+    if (rows === 0) return undefined;
+    const file = join(scratch, `${name}.parquet`);
+    await lake.exec(`copy (${select}) to ${sqlLiteral(file)} (format parquet)`);
+    const columns = new Map<string, number>();
+    for (const c of await columnChunks(lake, file))
+      columns.set(c.column, (columns.get(c.column) ?? 0) + c.bytes / rows);
+    return columns;
+  };
   try {
-    for (const table of TABLES) {
-      const [count] = await lake.query(`select count(*) as n from ${table}`);
-      const rows = Number(count?.n ?? 0);
-      if (rows === 0) continue;
-      const file = join(scratch, `${table}.parquet`);
-      await lake.exec(`copy ${table} to ${sqlLiteral(file)} (format parquet)`);
-      rowBytes[table] = statSync(file).size / rows;
+    for (const name of tables) {
+      const order = MANAGED_TABLES.find((t) => t.name === name)?.naturalKey.join(', ') ?? 'all';
+      const columns = await perRow(name, `select * from ${name} order by ${order}`);
+      if (!columns) continue;
+      rowBytes[name] = [...columns.values()].reduce((sum, n) => sum + n, 0);
+      if (name === AGENT_INTERVALS.name) for (const [c, n] of columns) goldAll.set(c, n);
+    }
+    for (const day of goldDays) {
+      const columns = await perRow(
+        `gold-${day}`,
+        `select * from ${AGENT_INTERVALS.name}
+         where ${GOLD_DAY_COLUMN} >= date '${day}' and ${GOLD_DAY_COLUMN} < date '${day}' + interval 1 day
+         order by ${GOLD_DAY_COLUMN}, extension`,
+      );
+      if (columns) goldDay.set(day, columns);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  return { fileColumns, rowBytes };
+  return { fileColumns, rowBytes, goldDay, goldAll };
 }
 
 /**
- * The bytes Athena would bill for a silver scan: the compressed column chunks of the columns it names,
- * in the files it opened. A file of an earlier run that the profile names but the lake no longer holds
- * counts nothing; when the profile names fewer files than it read, the named ones stand for the rest.
+ * The silver files a scan read, found exactly: the files its named globs (or files) match whose
+ * event_date partition its filters keep, which is how DuckDB prunes hive partitions (and how Athena
+ * prunes projected partitions). The profile prints only the first few names, so the set is checked
+ * against it: as many files as "Total Files Read", including every file the profile names. Undefined
+ * when the check fails.
  */
-function scanBytes(scan: SilverScan, fileColumns: Map<string, Map<string, number>>): number {
-  if (scan.files === 0) return 0;
-  const columns = SILVER_COLUMNS.filter((c) => new RegExp(`\\b${c}\\b`).test(scan.text));
-  // An unpruned scan names its glob (`<table dir>/**/*.parquet`): every file of the table.
-  const names = scan.names.flatMap((name) => {
-    if (!name.includes('*')) return [name];
-    const dir = name.slice(0, name.indexOf('*'));
-    return [...fileColumns.keys()].filter((file) => file.startsWith(dir));
+export function filesRead(scan: SilverScan, files: readonly string[]): string[] | undefined {
+  const globs = scan.names.filter((name) => name.includes('*'));
+  const named = scan.names.filter((name) => !name.includes('*'));
+  let candidates: string[];
+  if (globs.length > 0) {
+    const patterns = globs.map(globPattern);
+    candidates = [...new Set([...named, ...files.filter((file) => patterns.some((p) => p.test(file)))])];
+  } else if (!scan.truncated) candidates = named;
+  else {
+    // Named files past the first few: the rest are in the same table directory.
+    const dirs = named.map((name) => name.replace(/\/event_date=.*$|\/[^/]*$/, '/'));
+    candidates = files.filter((file) => dirs.some((dir) => file.startsWith(dir)));
+  }
+  const bounds = dayBounds(scan.filters, 'event_date');
+  const read = candidates.filter((file) => {
+    const day = EVENT_DATE.exec(file)?.[1];
+    return day === undefined || keeps(bounds, day);
   });
-  const bytes = names.reduce((sum, name) => {
-    const chunks = fileColumns.get(name);
-    return sum + columns.reduce((s, c) => s + (chunks?.get(c) ?? 0), 0);
-  }, 0);
-  return names.length > 0 ? (bytes * scan.files) / names.length : 0;
+  const readSet = new Set(read);
+  return read.length === scan.files && named.every((name) => readSet.has(name)) ? read : undefined;
+}
+
+/**
+ * The bytes Athena would bill for a silver scan, by file: the compressed column chunks of the columns
+ * it names, in each file it read. A scan that read no rows bills nothing (its join had nothing to
+ * match, and DuckDB, like Trino's dynamic filtering, read no column data), nor does a scan of files
+ * outside the lake's silver tables. When the files read cannot be told exactly, the named ones stand
+ * for the rest, and the scan is counted as unverified.
+ */
+function silverReads(
+  scan: SilverScan,
+  fileColumns: Map<string, Map<string, number>>,
+  tableDirs: readonly string[],
+): { byFile: Map<string, number>; verified: boolean } {
+  const byFile = new Map<string, number>();
+  if (scan.files === 0 || scan.rowsScanned === 0) return { byFile, verified: true };
+  // The load's reads of its own staged files (moved into silver since) are the Glue job's, not Athena's.
+  if (scan.names.every((name) => !tableDirs.some((dir) => name.startsWith(dir))))
+    return { byFile, verified: true };
+  const columns = named(SILVER_COLUMNS, scan.text);
+  const bytesOf = (file: string) => columns.reduce((sum, c) => sum + (fileColumns.get(file)?.get(c) ?? 0), 0);
+  const exact = filesRead(scan, [...fileColumns.keys()]);
+  if (exact) {
+    for (const file of exact) byFile.set(file, (byFile.get(file) ?? 0) + bytesOf(file));
+    return { byFile, verified: true };
+  }
+  const listed = scan.names.filter((name) => !name.includes('*'));
+  for (const file of listed)
+    byFile.set(file, (byFile.get(file) ?? 0) + (bytesOf(file) * scan.files) / listed.length);
+  return { byFile, verified: false };
+}
+
+/**
+ * Gold agent_intervals by day. Locally it is one DuckDB table, whose scans read whole row groups of
+ * 122,880 rows (operator_rows_scanned), an artifact of the local layout; in AWS it is partitioned by
+ * day(interval_start) and a scan reads the day partitions its interval_start predicate keeps. So a scan
+ * is billed the rows of each day its filters' range covers (dayBounds), counted in the table as it
+ * stood when the statement ran (counted just before each statement), times the Parquet column-chunk
+ * bytes per row of the columns it reads, in that day's partition. Exact per day by construction; it is
+ * checked against the profile: every row the scan emitted after its filters must lie in those days
+ * (emitted <= rows of the days kept), else the scan counts as unverified. __tests__/history-reads
+ * checks the days against the run's windows on small data.
+ */
+function goldReads(scan: GoldScan, size: Sizes): { byDay: Map<string, number>; verified: boolean } {
+  const bounds = dayBounds(scan.filters, GOLD_DAY_COLUMN);
+  const byDay = new Map<string, number>();
+  let kept = 0;
+  for (const [day, rows] of scan.dayRows) {
+    if (!keeps(bounds, day)) continue;
+    kept += rows;
+    const perRow = size.goldDay.get(day) ?? size.goldAll;
+    byDay.set(day, rows * scan.columns.reduce((sum, c) => sum + (perRow.get(c) ?? 0), 0));
+  }
+  return { byDay, verified: scan.emitted <= kept };
 }
 
 /**
  * Turns profiling on for the lake's connection and attributes each statement to the step whose SQL
  * text it runs (the loader's statements go to the load step). `finish` turns it off and returns the
- * reads per step, with bytes estimated from the lake as the run left it. Profiling costs a few percent,
- * so timed runs are not profiled.
+ * reads per step, with bytes estimated from the lake as the run left it and split by day: own days are
+ * the event dates the run `runId` loaded. Profiling costs a few percent and the gold day counts taken
+ * before each statement more, so timed runs are not profiled.
  */
 export async function profileSteps(
   lake: Lake,
   profileFile: string,
-): Promise<{ finish: () => Promise<StepReads[]> }> {
+): Promise<{ finish: (runId: string) => Promise<StepReads[]> }> {
   // The state machine runs each file as rendered text: normalized, with base64 values filled in, so a
   // step is known by its text up to the first value.
   const stepPrefixes = [START_STEP, ...PIPELINE_STEPS].map(
     (step) => [normalizeSql(readSql(step.file)).split('{')[0] ?? '', step.state] as const,
   );
   const stepOf = (sql: string) => stepPrefixes.find(([prefix]) => sql.startsWith(prefix))?.[1];
-  const steps = new Map<string, { reads: StepReads; scans: SilverScan[] }>();
+  const steps = new Map<
+    string,
+    { reads: StepReads; silver: SilverScan[]; gold: GoldScan[]; tableRows: Record<string, number> }
+  >();
+  // DuckDB names the tables of the lake's database file by the file's name.
+  const warehouse = basename(lake.paths.warehouse, extname(lake.paths.warehouse));
   let current = LOAD_STATE;
+  let dayRows = new Map<string, number>();
   await lake.exec(`pragma enable_profiling = 'json'`);
   await lake.exec(`pragma profiling_output = ${sqlLiteral(profileFile)}`);
+  const query = lake.query.bind(lake);
+  const exec = lake.exec.bind(lake);
+  // Rows per day of gold as the next statement will find them (this query's own profile is discarded).
+  const countGoldDays = async () => {
+    const rows = await query(
+      `select cast(cast(${GOLD_DAY_COLUMN} as date) as varchar) as day, count(*) as n
+       from ${AGENT_INTERVALS.name} group by all`,
+    );
+    rmSync(profileFile, { force: true });
+    dayRows = new Map(rows.map((r) => [String(r.day), Number(r.n)]));
+  };
   const record = () => {
     let profile: ProfileNode;
     try {
@@ -163,19 +425,29 @@ export async function profileSteps(
           silverBytes: 0,
           tableRows: {},
           tableBytes: 0,
+          split: { own: 0, neighbour: 0, other: 0 },
+          dayBytes: {},
+          goldDayBytes: {},
+          ownDays: [],
+          tableSplit: {},
+          unverified: 0,
         },
-        scans: [],
+        silver: [],
+        gold: [],
+        tableRows: {},
       };
       steps.set(current, entry);
     }
     entry.reads.statements += 1;
     entry.reads.seconds += Number(profile.latency ?? 0);
-    collect(profile, entry.scans, entry.reads.tableRows);
+    const found = { silver: [] as SilverScan[], gold: [] as Omit<GoldScan, 'dayRows'>[] };
+    collect(profile, warehouse, found, entry.reads.tableRows);
+    entry.silver.push(...found.silver);
+    entry.gold.push(...found.gold.map((g) => ({ ...g, dayRows })));
   };
-  const query = lake.query.bind(lake);
-  const exec = lake.exec.bind(lake);
   lake.query = async (sql, parameters) => {
     current = stepOf(sql) ?? current;
+    if (current !== LOAD_STATE) await countGoldDays();
     const rows = await query(sql, parameters);
     record();
     // the load's statements follow the run's first step and match no step of their own
@@ -183,31 +455,99 @@ export async function profileSteps(
     return rows;
   };
   lake.exec = async (sql) => {
+    if (current !== LOAD_STATE) await countGoldDays();
     await exec(sql);
     record();
   };
   return {
-    finish: async () => {
+    finish: async (runId: string) => {
       lake.query = query;
       lake.exec = exec;
       await exec('pragma disable_profiling');
-      const size = await sizes(lake);
-      return [...steps.values()].map(({ reads, scans }) => {
-        for (const scan of scans) {
+      const goldDays = new Set(
+        [...steps.values()].flatMap(({ gold }) =>
+          gold.flatMap((scan) => {
+            const bounds = dayBounds(scan.filters, GOLD_DAY_COLUMN);
+            return [...scan.dayRows.keys()].filter((day) => keeps(bounds, day));
+          }),
+        ),
+      );
+      const scanned = new Set([
+        AGENT_INTERVALS.name,
+        ...[...steps.values()].flatMap((e) => Object.keys(e.reads.tableRows)),
+      ]);
+      const size = await sizes(lake, [...scanned], [...goldDays].sort());
+      const ownDays = (
+        await query(
+          'select distinct cast(event_date as varchar) as day from agent_events where run_id = ? order by day',
+          [runId],
+        )
+      ).map((r) => String(r.day));
+      const own = new Set(ownDays);
+      const tableDirs = SILVER_TABLES.map((t) => `${silverTableDir(lake.paths, t)}/`);
+      return [...steps.values()].map(({ reads, silver, gold }) => {
+        reads.ownDays = ownDays;
+        const byDay = (day: string | undefined, bytes: number, table: string) => {
+          const part = day === undefined ? 'other' : own.has(day) ? 'own' : 'neighbour';
+          reads.split[part] += bytes;
+          reads.tableSplit[table] ??= { own: 0, neighbour: 0, other: 0 };
+          reads.tableSplit[table][part] += bytes;
+          if (day !== undefined) reads.dayBytes[day] = (reads.dayBytes[day] ?? 0) + bytes;
+        };
+        for (const scan of silver) {
+          const { byFile, verified } = silverReads(scan, size.fileColumns, tableDirs);
           reads.silverFiles += scan.files;
-          reads.silverBytes += scanBytes(scan, size.fileColumns);
+          if (!verified) reads.unverified += 1;
+          for (const [file, bytes] of byFile) {
+            reads.silverBytes += bytes;
+            const table = SILVER_TABLES.find((t) => file.includes(`/${t.name}/`))?.name ?? 'silver';
+            byDay(EVENT_DATE.exec(file)?.[1], bytes, table);
+          }
         }
-        for (const [table, rows] of Object.entries(reads.tableRows))
-          reads.tableBytes += rows * (size.rowBytes[table] ?? 0);
+        for (const scan of gold) {
+          const { byDay: days, verified } = goldReads(scan, size);
+          if (!verified) reads.unverified += 1;
+          for (const [day, bytes] of days) {
+            reads.tableBytes += bytes;
+            reads.goldDayBytes[day] = (reads.goldDayBytes[day] ?? 0) + bytes;
+            byDay(day, bytes, AGENT_INTERVALS.name);
+          }
+        }
+        for (const [table, rows] of Object.entries(reads.tableRows)) {
+          if (table === AGENT_INTERVALS.name) continue;
+          const bytes = rows * (size.rowBytes[table] ?? 0);
+          reads.tableBytes += bytes;
+          byDay(undefined, bytes, table);
+        }
         return reads;
       });
     },
   };
 }
 
-/** Bytes a run read, as Athena would bill them: silver column chunks plus warehouse (gold, ops) rows. */
-export function bytesRead(steps: readonly StepReads[]): { silver: number; tables: number; total: number } {
-  const silver = steps.reduce((sum, s) => sum + s.silverBytes, 0);
-  const tables = steps.reduce((sum, s) => sum + s.tableBytes, 0);
-  return { silver, tables, total: silver + tables };
+/** A run's bytes by where they belong, with the neighbour days it read (distinct over its steps). */
+export function splitRead(
+  steps: readonly StepReads[],
+): ReadSplit & { total: number; neighbourDays: string[]; unverified: number } {
+  const own = new Set(steps.flatMap((s) => s.ownDays));
+  const sum = (pick: (s: StepReads) => number) => steps.reduce((total, s) => total + pick(s), 0);
+  const split = {
+    own: sum((s) => s.split.own),
+    neighbour: sum((s) => s.split.neighbour),
+    other: sum((s) => s.split.other),
+  };
+  return {
+    ...split,
+    total: split.own + split.neighbour + split.other,
+    neighbourDays: neighbourDays(
+      steps.flatMap((s) => Object.keys(s.dayBytes)),
+      own,
+    ),
+    unverified: sum((s) => s.unverified),
+  };
+}
+
+/** The distinct days of `days` that are not the run's own, in order. */
+export function neighbourDays(days: readonly string[], own: ReadonlySet<string>): string[] {
+  return [...new Set(days)].filter((day) => !own.has(day)).sort();
 }

@@ -1,0 +1,122 @@
+import { dayBounds, filesRead, neighbourDays, type SilverScan } from '../bench/profile';
+
+/**
+ * The pieces the bench's split by day rests on, on filter texts as DuckDB prints them in its JSON
+ * profiles (copied in shape from a profiled run: static "Filters" and "Dynamic Filters", ANDed).
+ */
+describe('dayBounds: the days a scan filter keeps', () => {
+  test('timestamp bounds become days; an exclusive midnight ends the day before', () => {
+    expect(
+      dayBounds(
+        "interval_start>='2025-02-28 15:30:00'::TIMESTAMP AND interval_start<'2025-03-05 00:00:00'::TIMESTAMP",
+        'interval_start',
+      ),
+    ).toEqual({ from: '2025-02-28', to: '2025-03-04' });
+    expect(dayBounds("interval_start<'2025-03-05 08:30:00'::TIMESTAMP", 'interval_start')).toEqual({
+      to: '2025-03-05',
+    });
+  });
+
+  test('optional and hard bounds intersect: the narrowest wins', () => {
+    expect(
+      dayBounds(
+        "interval_start>='2025-02-24 00:00:00'::TIMESTAMP AND optional: interval_start>='2025-02-26 00:00:00'::TIMESTAMP AND optional: interval_start<='2025-03-10 00:00:00'::TIMESTAMP AND interval_start<'2025-03-08 00:00:00'::TIMESTAMP",
+        'interval_start',
+      ),
+    ).toEqual({ from: '2025-02-26', to: '2025-03-07' });
+  });
+
+  test('date bounds: > and < exclude the day named; an IN list keeps its days', () => {
+    const bounds = dayBounds(
+      "optional: event_date IN ('2025-03-04'::DATE, '2025-03-01'::DATE) AND event_date>'2025-02-28'::DATE AND event_date<'2025-03-06'::DATE",
+      'event_date',
+    );
+    expect(bounds.from).toBe('2025-03-01');
+    expect(bounds.to).toBe('2025-03-05');
+    expect([...(bounds.only ?? [])].sort()).toEqual(['2025-03-01', '2025-03-04']);
+  });
+
+  test('another column, or an OR naming the column, bounds nothing (the scan then covers every day)', () => {
+    expect(dayBounds("extension>='102' AND source_object='x'", 'event_date')).toEqual({});
+    expect(
+      dayBounds(
+        "(event_date='2025-03-04'::DATE OR extension='101') AND event_date>='2025-03-01'::DATE",
+        'event_date',
+      ),
+    ).toEqual({});
+  });
+});
+
+describe('filesRead: the silver files a scan read, checked against the profile', () => {
+  const dir = '/lake/silver/agent_events';
+  const files = ['2025-03-02', '2025-03-03', '2025-03-04'].flatMap((day) => [
+    `${dir}/event_date=${day}/a_0.parquet`,
+    `${dir}/event_date=${day}/b_0.parquet`,
+  ]);
+  const scan = (over: Partial<SilverScan>): SilverScan => ({
+    files: 0,
+    names: [],
+    truncated: false,
+    rowsScanned: 1,
+    filters: '',
+    text: '',
+    ...over,
+  });
+
+  test('a glob pruned by its event_date filter: the files of the days kept', () => {
+    const read = filesRead(
+      scan({
+        files: 4,
+        names: [`${dir}/**/*.parquet`],
+        truncated: true,
+        filters: "event_date>='2025-03-03'::DATE",
+      }),
+      files,
+    );
+    expect(read).toEqual(files.slice(2));
+  });
+
+  test('a glob of one stem: only its files', () => {
+    expect(filesRead(scan({ files: 3, names: [`${dir}/**/a_*.parquet`] }), files)).toEqual(
+      files.filter((f) => f.endsWith('/a_0.parquet')),
+    );
+  });
+
+  test('a list cut short by the profile: the rest come from the same table and the filters', () => {
+    const read = filesRead(
+      scan({
+        files: 4,
+        names: files.slice(0, 2),
+        truncated: true,
+        filters: "optional: event_date IN ('2025-03-02'::DATE, '2025-03-04'::DATE)",
+      }),
+      files,
+    );
+    expect(read).toEqual([files[0], files[1], files[4], files[5]]);
+  });
+
+  test('a count that does not match, or a named file outside the set, is not taken as exact', () => {
+    expect(
+      filesRead(
+        scan({ files: 3, names: [`${dir}/**/*.parquet`], filters: "event_date>='2025-03-03'::DATE" }),
+        files,
+      ),
+    ).toBeUndefined();
+    expect(
+      filesRead(
+        scan({
+          files: 2,
+          names: [files[0] as string, `${dir}/**/*.parquet`],
+          filters: "event_date='2025-03-04'::DATE",
+        }),
+        files,
+      ),
+    ).toBeUndefined();
+  });
+});
+
+test('neighbourDays: distinct days other than the own ones, in order', () => {
+  expect(
+    neighbourDays(['2025-03-04', '2025-03-01', '2025-03-03', '2025-03-01'], new Set(['2025-03-04'])),
+  ).toEqual(['2025-03-01', '2025-03-03']);
+});
