@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -25,7 +25,7 @@ interface Measurement {
   readonly steps?: StepReads[];
 }
 
-type Task = 'floor' | 'typed-copy' | 'single-query' | 'pipeline' | 'pipeline-profiled';
+type Task = 'floor' | 'typed-copy' | 'single-query' | 'pipeline' | 'pipeline-profiled' | 'history';
 
 function wholeNumber(value: string): number {
   const n = Number(value);
@@ -52,6 +52,44 @@ async function scanFloor(csv: string): Promise<string> {
   connection.closeSync();
   instance.closeSync();
   return `${rows} rows scanned`;
+}
+
+/** Daily files through the pipeline in turn, as a center's history arrives: one run per file. */
+async function loadDaily(lakeDir: string, csvs: string[]): Promise<{ detail: string }> {
+  const lake = await Lake.open(lakeDir);
+  try {
+    for (const csv of csvs) {
+      const run = await runFile(lake, csv);
+      if (run.status !== 'SUCCEEDED') throw new Error(`pipeline failed on ${csv}: ${run.error}`);
+    }
+    return { detail: `${csvs.length} daily files, ${csvs.length} runs` };
+  } finally {
+    lake.close();
+  }
+}
+
+/**
+ * The generated history cut into one file per day of `Done On` (the export's M/D/YYYY), in date order:
+ * so the lake holds a run, a loaded day and source extents per day, as a center's lake does.
+ */
+function splitByDay(csv: string, dir: string): string[] {
+  const [header = '', ...rows] = readFileSync(csv, 'utf8').trimEnd().split('\n');
+  const byDay = new Map<string, string[]>();
+  for (const row of rows) {
+    const day = row.slice(0, row.indexOf(' '));
+    const list = byDay.get(day) ?? [];
+    list.push(row);
+    byDay.set(day, list);
+  }
+  mkdirSync(dir, { recursive: true });
+  return [...byDay.entries()]
+    .map(([day, list]) => ({ time: Date.parse(`${day} UTC`), day, list }))
+    .sort((a, b) => a.time - b.time)
+    .map(({ time, list }) => {
+      const file = join(dir, `${new Date(time).toISOString().slice(0, 10)}.csv`);
+      writeFileSync(file, `${[header, ...list].join('\n')}\n`);
+      return file;
+    });
 }
 
 /** One file through the whole local pipeline on the lake in `lakeDir` (empty or holding history). */
@@ -96,6 +134,9 @@ async function child(task: Task, args: string[]): Promise<void> {
       break;
     case 'pipeline-profiled':
       outcome = await pipeline(first, second, rest[0]);
+      break;
+    case 'history':
+      outcome = await loadDaily(first, [second, ...rest]);
       break;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -328,7 +369,7 @@ function incremental(work: string, o: Options): void {
         start: daysBefore(days),
         seed: o.seed,
       });
-      const setup = measure('pipeline', history, base);
+      const setup = measure('history', base, ...splitByDay(history, join(dir, 'history-days')));
       process.stdout.write(
         `  setup: ${days} days of history, ${fmt(made.events)} events, loaded in ${setup.seconds.toFixed(1)} s (${setup.detail})\n`,
       );

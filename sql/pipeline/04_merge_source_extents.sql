@@ -55,12 +55,13 @@ using (
     ),
 
     previous_extents as (
+        -- the object's rows only, by a value fixed before the statement runs: Iceberg skips the data files
+        -- whose source_object bounds exclude it, so the read does not grow with the objects loaded
         select
             extents.source_object,
             extents.extension
         from source_extents as extents
-        inner join run
-            on extents.source_object = run.source_object
+        where extents.source_object = from_utf8(from_base64('{source_object}'))
     ),
 
     changes as (
@@ -80,6 +81,8 @@ using (
 ) as source
 on target.source_object = source.source_object
     and target.extension = source.extension
+    -- the same bound on the target: every source row is of this object
+    and target.source_object = from_utf8(from_base64('{source_object}'))
 when matched and source.vanished then delete
 when matched
     and (target.first_event <> source.first_event or target.last_event <> source.last_event)
