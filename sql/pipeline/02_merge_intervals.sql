@@ -1,10 +1,13 @@
--- The productive-time rule, recomputed inside each affected window, merged on (extension, interval_start):
--- events -> spans (each event's state lasts until the extension's next event; the last one to the end
--- of its interval) -> span_slices, split at every :00/:30 boundary -> totals per interval, capped at 0.5 h
--- -> changes against the rows the windows hold now (rows no longer produced are deleted).
+-- The productive-time rule, recomputed inside each affected window that holds gold rows, merged on
+-- (extension, interval_start): events -> spans (each event's state lasts until the extension's next event;
+-- the last one to the end of its interval) -> span_slices, split at every :00/:30 boundary -> totals per
+-- interval, capped at 0.5 h -> changes against the rows the windows hold now (rows no longer produced are
+-- deleted). The windows that hold no gold rows (a first load, new days) are left to AppendIntervals
+-- (03_append_intervals.sql), which inserts them without a join against gold; it runs after this statement,
+-- so a window this one empties is recomputed there and gains nothing.
 merge into agent_intervals as target
 using (
-    with windows as (
+    with run_windows as (
         select
             affected.extension,
             affected.window_start,
@@ -15,12 +18,44 @@ using (
         where affected.run_id = from_utf8(from_base64('{run_id}'))
     ),
 
+    run_range as (
+        select
+            min(window_start) as first_interval,
+            max(window_end) as end_interval
+        from run_windows
+    ),
+
+    current_intervals as (
+        -- the rows the run's windows hold now
+        select
+            intervals.extension,
+            intervals.interval_start
+        from agent_intervals as intervals
+        inner join run_range
+            on intervals.interval_start >= run_range.first_interval
+            and intervals.interval_start < run_range.end_interval
+        inner join run_windows
+            on intervals.extension = run_windows.extension
+            and intervals.interval_start >= run_windows.window_start
+            and intervals.interval_start < run_windows.window_end
+    ),
+
+    windows as (
+        -- the windows that hold rows
+        select
+            run_windows.extension,
+            run_windows.window_start,
+            run_windows.window_end,
+            run_windows.read_from,
+            run_windows.read_to
+        from run_windows
+        where run_windows.extension in (select extension from current_intervals)
+    ),
+
     window_range as (
         select
             min(read_from) as first_day,
-            max(read_to) as last_day,
-            min(window_start) as first_interval,
-            max(window_end) as end_interval
+            max(read_to) as last_day
         from windows
     ),
 
@@ -243,20 +278,6 @@ using (
         group by
             extension,
             interval_start
-    ),
-
-    current_intervals as (
-        select
-            intervals.extension,
-            intervals.interval_start
-        from agent_intervals as intervals
-        inner join window_range
-            on intervals.interval_start >= window_range.first_interval
-            and intervals.interval_start < window_range.end_interval
-        inner join windows
-            on intervals.extension = windows.extension
-            and intervals.interval_start >= windows.window_start
-            and intervals.interval_start < windows.window_end
     ),
 
     changes as (
