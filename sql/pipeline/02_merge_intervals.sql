@@ -57,6 +57,7 @@ using (
             min(read_from) as first_day,
             max(read_to) as last_day
         from windows
+        having count(*) > 0
     ),
 
     running as (
@@ -105,6 +106,7 @@ using (
     visible_events as (
         select
             events.extension,
+            events.event_date,
             events.done_on,
             events.action,
             events.details
@@ -116,41 +118,39 @@ using (
             and events.run_id = published_runs.run_id
     ),
 
-    reach as (
-        -- the event before a window sets the state the window opens in; the first at or after its end
-        -- closes the window's last span
+    events as (
+        -- each window's extension's events on the days from read_from to read_to: the event before the window
+        -- (it sets the state the window opens in), those inside it, the first at or after its end (it closes
+        -- the window's last span), and the rest of those days' events, which open no span inside the window
+        -- and leave every other event's next event as it is. Exact duplicates count once.
         select
-            windows.extension,
+            unique_events.extension,
             windows.window_start,
             windows.window_end,
-            max(case when events.done_on < windows.window_start then events.done_on end) as read_from,
-            min(case when events.done_on >= windows.window_end then events.done_on end) as read_to
-        from windows
-        left join visible_events as events
-            on events.extension = windows.extension
-        group by
-            windows.extension,
-            windows.window_start,
-            windows.window_end
-    ),
-
-    events as (
-        select
-            visible_events.extension,
-            visible_events.done_on,
-            upper(visible_events.action) as action,
-            upper(visible_events.details) as details
-        from visible_events
-        inner join reach
-            on visible_events.extension = reach.extension
-            and visible_events.done_on >= coalesce(reach.read_from, reach.window_start)
-            and visible_events.done_on <= coalesce(reach.read_to, reach.window_end)
+            unique_events.done_on,
+            unique_events.action,
+            unique_events.details
+        from (
+            select distinct
+                extension,
+                event_date,
+                done_on,
+                upper(action) as action,
+                upper(details) as details
+            from visible_events
+        ) as unique_events
+        inner join windows
+            on unique_events.extension = windows.extension
+            and unique_events.event_date >= windows.read_from
+            and unique_events.event_date <= windows.read_to
     ),
 
     distinct_events as (
-        -- exact duplicates count once; same-instant events are ordered by action, then details
+        -- same-instant events are ordered by action, then details
         select
             extension,
+            window_start,
+            window_end,
             done_on,
             action,
             details,
@@ -158,35 +158,26 @@ using (
                 partition by extension
                 order by done_on, action, details
             ) as next_done_on
-        from (
-            select distinct
-                extension,
-                done_on,
-                action,
-                details
-            from events
-        ) as unique_events
+        from events
     ),
 
     opened_states as (
         -- every event opens a state that lasts until the extension's next event; the last one lasts to
         -- the end of its own interval
         select
-            distinct_events.extension,
-            windows.window_start,
-            windows.window_end,
-            distinct_events.done_on,
+            extension,
+            window_start,
+            window_end,
+            done_on,
             coalesce(
-                distinct_events.next_done_on,
-                date_trunc('hour', distinct_events.done_on)
-                    + floor(minute(distinct_events.done_on) / 30) * interval '30' minute
+                next_done_on,
+                date_trunc('hour', done_on)
+                    + floor(minute(done_on) / 30) * interval '30' minute
                     + interval '30' minute
             ) as state_end,
-            distinct_events.action in ('ONLINE', 'REMVCEON')
-                or (distinct_events.action = 'OFFLINE' and distinct_events.details = 'BACKOFFICE') as is_productive
+            action in ('ONLINE', 'REMVCEON')
+                or (action = 'OFFLINE' and details = 'BACKOFFICE') as is_productive
         from distinct_events
-        inner join windows
-            on windows.extension = distinct_events.extension
     ),
 
     spans as (
