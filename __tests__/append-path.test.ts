@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lake } from '../local/lake';
 import { closeInterruptedRuns, runFile } from '../local/runner';
@@ -151,6 +152,37 @@ test('a first load goes through the INSERT; a day into history through the MERGE
     expect(second.appended[0]).toBeGreaterThan(0);
     expect(await duplicateKeys(lake)).toBe(0);
     expect(await dataExports(lake)).toEqual(clean);
+  });
+}, 60_000);
+
+test('a backfill before the history: no event before its window, but rows in it, so the MERGE takes it', async () => {
+  const sunday = writeCsv(dir, 'sunday.csv', [
+    '11/3/2024 10:00:00 PM,200,LOGIN,',
+    '11/3/2024 10:10:00 PM,200,ONLINE,',
+  ]);
+  const sundayAndMonday = writeCsv(dir, 'sunday-and-monday.csv', [
+    '11/3/2024 10:00:00 PM,200,LOGIN,',
+    '11/3/2024 10:10:00 PM,200,ONLINE,',
+    ...readFileSync(monday, 'utf8').trim().split('\n').slice(1),
+  ]);
+  const expected = await withLakeAt(join(dir, 'backfill-clean'), async (lake) => {
+    expect((await runFile(lake, sundayAndMonday, { key: 'in/all.csv' })).status).toBe('SUCCEEDED');
+    return dataExports(lake);
+  });
+  await withLakeAt(join(dir, 'backfill'), async (lake) => {
+    expect((await runFile(lake, monday, { key: 'in/monday.csv' })).status).toBe('SUCCEEDED');
+    const before = await rowsOf(lake, '200');
+    const writes = await gold(lake, async () => {
+      expect((await runFile(lake, sunday, { key: 'in/sunday.csv' })).status).toBe('SUCCEEDED');
+    });
+    // 200 is online from Sunday 22:10 to its Monday login at 9:00: the window reaches Monday's rows.
+    const [window] = await lake.query(
+      `select read_from, strftime(window_end, '%Y-%m-%d %H:%M') as window_end from affected_windows where extension = '200' order by window_end desc limit 1`,
+    );
+    expect(window).toEqual({ read_from: null, window_end: '2024-11-04 09:30' });
+    expect(writes.merged).toEqual([(await rowsOf(lake, '200')) - before]);
+    expect(writes.appended).toEqual([0]);
+    expect(await dataExports(lake)).toEqual(expected);
   });
 }, 60_000);
 

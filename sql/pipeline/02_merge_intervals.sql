@@ -2,9 +2,9 @@
 -- (extension, interval_start): events -> spans (each event's state lasts until the extension's next event;
 -- the last one to the end of its interval) -> span_slices, split at every :00/:30 boundary -> totals per
 -- interval, capped at 0.5 h -> changes against the rows the windows hold now (rows no longer produced are
--- deleted). The windows that hold no gold rows (a first load, new days) are left to AppendIntervals
--- (03_append_intervals.sql), which inserts them without a join against gold; it runs after this statement,
--- so a window this one empties is recomputed there and gains nothing.
+-- deleted). A window with no event before it (read_from is null: a first load, a new agent) that holds no
+-- gold rows is left to AppendIntervals (03_append_intervals.sql), which inserts it without a join against
+-- gold; it runs after this statement, so a window this one empties is recomputed there and gains nothing.
 merge into agent_intervals as target
 using (
     with run_windows as (
@@ -41,15 +41,16 @@ using (
     ),
 
     windows as (
-        -- the windows that hold rows
+        -- the windows with an event before them (they hold that event's row), and the others that hold rows
         select
             run_windows.extension,
             run_windows.window_start,
             run_windows.window_end,
-            run_windows.read_from,
+            coalesce(run_windows.read_from, cast(run_windows.window_start as date)) as read_from,
             run_windows.read_to
         from run_windows
-        where run_windows.extension in (select extension from current_intervals)
+        where run_windows.read_from is not null
+            or run_windows.extension in (select extension from current_intervals)
     ),
 
     window_range as (

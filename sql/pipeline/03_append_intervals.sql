@@ -1,9 +1,10 @@
--- The windows that hold no gold rows (a first load, new days, a backfill into a gap): the productive-time
--- rule of 02_merge_intervals.sql (the CTEs from window_range to interval_totals are the same text, a test
--- holds them equal), inserted without a join against gold and without a MERGE. It runs after
--- MergeIntervals, which took the windows holding rows. Which windows hold none is decided as the statement
--- runs, so a retry after a commit whose answer was lost finds its windows holding the rows it inserted and
--- inserts nothing again; a window left empty by the rule stays empty either way.
+-- The windows with no event before them (read_from is null: a first load, a new agent) that hold no gold
+-- rows: the productive-time rule of 02_merge_intervals.sql (the CTEs from window_range to interval_totals
+-- are the same text, a test holds them equal), inserted without a join against gold and without a MERGE.
+-- It runs after MergeIntervals, which took every other window. Which windows hold no rows is decided as
+-- the statement runs, so a retry after a commit whose answer was lost finds its windows holding the rows
+-- it inserted and inserts nothing again; a window left empty by the rule stays empty either way. Only the
+-- gold rows in these windows are read.
 insert into agent_intervals (
     extension,
     interval_start,
@@ -12,47 +13,49 @@ insert into agent_intervals (
     productive_hours,
     event_count
 )
-with run_windows as (
+with first_windows as (
     select
         affected.extension,
         affected.window_start,
         affected.window_end,
-        affected.read_from,
+        cast(affected.window_start as date) as read_from,
         affected.read_to
     from affected_windows as affected
     where affected.run_id = from_utf8(from_base64('{run_id}'))
+        and affected.read_from is null
 ),
 
-run_range as (
+first_range as (
     select
         min(window_start) as first_interval,
         max(window_end) as end_interval
-    from run_windows
+    from first_windows
+    having count(*) > 0
 ),
 
 held_windows as (
-    -- the windows holding any row now (MergeIntervals' share)
+    -- the windows holding any row now (MergeIntervals took them)
     select distinct intervals.extension
     from agent_intervals as intervals
-    inner join run_range
-        on intervals.interval_start >= run_range.first_interval
-        and intervals.interval_start < run_range.end_interval
-    inner join run_windows
-        on intervals.extension = run_windows.extension
-        and intervals.interval_start >= run_windows.window_start
-        and intervals.interval_start < run_windows.window_end
+    inner join first_range
+        on intervals.interval_start >= first_range.first_interval
+        and intervals.interval_start < first_range.end_interval
+    inner join first_windows
+        on intervals.extension = first_windows.extension
+        and intervals.interval_start >= first_windows.window_start
+        and intervals.interval_start < first_windows.window_end
 ),
 
 windows as (
     -- the windows that hold no rows
     select
-        run_windows.extension,
-        run_windows.window_start,
-        run_windows.window_end,
-        run_windows.read_from,
-        run_windows.read_to
-    from run_windows
-    where run_windows.extension not in (select extension from held_windows)
+        first_windows.extension,
+        first_windows.window_start,
+        first_windows.window_end,
+        first_windows.read_from,
+        first_windows.read_to
+    from first_windows
+    where first_windows.extension not in (select extension from held_windows)
 ),
 
 window_range as (
