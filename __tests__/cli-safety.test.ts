@@ -29,7 +29,7 @@ import {
   successPath,
 } from '../local/runner';
 import { renderSql } from '../workflow/sql-template';
-import { PIPELINE_STEPS, readSql } from '../workflow/steps';
+import { readSql, UNDO_STEPS } from '../workflow/steps';
 import {
   canRunAsAnotherUser,
   captureIo,
@@ -184,7 +184,7 @@ describe('a run killed part-way (items 1 and 13)', () => {
       expect(await dataExports(lake)).toEqual(beforeSecond);
       // As if the process died after RecordFailedRun, before the undo steps: the run's merges stand.
       await lake.query(`update pipeline_runs set status = 'RUNNING' where run_id = ?`, [failed.runId]);
-      for (const step of PIPELINE_STEPS.slice(1, 4)) {
+      for (const step of UNDO_STEPS) {
         await lake.query(renderSql(readSql(step.file), { run_id: failed.runId }));
       }
       await lake.query(`update pipeline_runs set status = 'FAILED' where run_id = ?`, [failed.runId]);

@@ -4,8 +4,9 @@ import { runCli } from './support/cli';
 import { exportText, removeDir, tempDir, withLakeAt, writeCsv } from './support/lake';
 
 /**
- * A run killed after MergeIntervals committed (AGENT_ETL_FAULT=MergeIntervals:kill: SIGKILL, nothing more
- * recorded, not even a failure) leaves its intervals in gold and its windows in affected_windows. The next
+ * A run killed after its gold writes committed (AGENT_ETL_FAULT=AppendIntervals:kill: SIGKILL once
+ * MergeIntervals and AppendIntervals are done, nothing more recorded, not even a failure) leaves its
+ * intervals in gold (200's merged into Monday, 777's appended) and its windows in affected_windows. The next
  * run of the same object, with different content, must recompute those windows without the dead run's rows:
  * no phantom hours, weekly equal to the sum of the intervals, and every export equal to a lake that never
  * saw the killed run. The kill goes through the command (bin/agent-etl.js, built by `npm run build`); the
@@ -39,13 +40,13 @@ const replacement = writeCsv(dir, 'replacement.csv', [
   '11/4/2024 2:50:00 PM,888,LOGOUT,',
 ]);
 
-test('a run killed after MergeIntervals leaves nothing once the object runs again', async () => {
+test('a run killed after its gold writes leaves nothing once the object runs again', async () => {
   const root = join(dir, 'lake');
   await withLakeAt(root, async (lake) => {
     expect((await runFile(lake, base, { key: 'in/base.csv' })).status).toBe('SUCCEEDED');
   });
   const dead = await runCli(['run', killed, '--lake', root, '--key', 'in/day.csv', '--no-check'], {
-    AGENT_ETL_FAULT: 'MergeIntervals:kill',
+    AGENT_ETL_FAULT: 'AppendIntervals:kill',
   });
   expect(dead.signal).toBe('SIGKILL');
 
@@ -61,7 +62,7 @@ test('a run killed after MergeIntervals leaves nothing once the object runs agai
   ]);
 
   await withLakeAt(root, async (lake) => {
-    // The kill happened after the intervals were merged: the dead run's hours are in gold for now.
+    // The kill happened after the intervals were written: the dead run's hours are in gold for now.
     expect(await exportText(lake, 'intervals')).toMatch(/^777,/m);
     expect((await runFile(lake, replacement, { key: 'in/day.csv' })).status).toBe('SUCCEEDED');
 

@@ -1,4 +1,5 @@
 import aslValidator from 'asl-validator';
+import { localDefinition } from '../local/runner';
 import { StateMachine, type StateMachineDefinition } from '../local/step-functions';
 import { checkPutEvents, checkStartJobRun, checkStartQueryExecution } from '../local/strict-twin';
 import {
@@ -42,6 +43,16 @@ describe('the state machine definition', () => {
     const path: string[] = [];
     for (let name: string | undefined = definition.StartAt; name; name = states[name]?.Next) path.push(name);
     expect(path).toEqual([...TASKS, SUCCEED_STATE]);
+  });
+
+  test('locally a task may run as long as the execution (AWS has no 60 s task default; the library has)', () => {
+    const local = localDefinition(definition);
+    const tasks = Object.entries(local.States).filter(([, state]) => state.Type === 'Task');
+    expect(tasks.length).toBeGreaterThan(TASKS.length);
+    for (const [name, state] of tasks) expect([name, state.TimeoutSeconds]).toEqual([name, 3600]);
+    expect(definition.TimeoutSeconds).toBe(3600);
+    // The AWS definition itself is unchanged: no task carries a timeout of its own.
+    for (const [, state] of Object.entries(states)) expect(state.TimeoutSeconds).toBeUndefined();
   });
 
   test('a failure in any task before the commit passes through a state naming it, then the record, the undo steps and Fail', () => {

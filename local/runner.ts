@@ -84,13 +84,29 @@ function definition(): AslDefinition {
   return cachedDefinition;
 }
 
+/**
+ * AWS runs a Task state without TimeoutSeconds for up to 99,999,999 s (Amazon States Language, "Task
+ * workflow state": the default TimeoutSeconds); aws-local-stepfunctions stops it after 60 s, which a
+ * 5M-event statement on a busy machine outlives. Locally such a Task gets the execution's timeout: no task
+ * outlives its execution, and Node's timers end at 2^31-1 ms, short of the AWS default.
+ */
+export function localDefinition(aws: AslDefinition): AslDefinition {
+  const states = Object.entries(aws.States).map(([name, state]) => [
+    name,
+    state.Type === 'Task' && state.TimeoutSeconds === undefined
+      ? { ...state, TimeoutSeconds: aws.TimeoutSeconds }
+      : state,
+  ]);
+  return { ...aws, States: Object.fromEntries(states) };
+}
+
 let cachedMachine: StateMachine | undefined;
 /**
  * One machine per process. Validation is skipped here because the definition is our own and
  * __tests__/workflow.test.ts validates it; validating costs about 0.25 s per construction.
  */
 function stateMachine(): StateMachine {
-  cachedMachine ??= new StateMachine(definition() as unknown as StateMachineDefinition, {
+  cachedMachine ??= new StateMachine(localDefinition(definition()) as unknown as StateMachineDefinition, {
     validationOptions: { noValidate: true },
   });
   return cachedMachine;

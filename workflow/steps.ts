@@ -26,20 +26,24 @@ export const START_STEP: SqlStep = { state: 'RecordRunStarted', file: 'pipeline/
 export const PIPELINE_STEPS: readonly SqlStep[] = [
   { state: 'FindAffectedWindows', file: 'pipeline/01_affected_windows.sql' },
   { state: 'MergeIntervals', file: 'pipeline/02_merge_intervals.sql' },
-  { state: 'MergeWeeklySummary', file: 'pipeline/03_merge_weekly_summary.sql' },
-  { state: 'MergeSourceExtents', file: 'pipeline/04_merge_source_extents.sql' },
-  { state: 'RecordRun', file: 'pipeline/05_record_run.sql' },
-  { state: 'ClearFinishedWindows', file: 'pipeline/06_clear_finished_windows.sql' },
+  { state: 'AppendIntervals', file: 'pipeline/03_append_intervals.sql' },
+  { state: 'MergeWeeklySummary', file: 'pipeline/04_merge_weekly_summary.sql' },
+  { state: 'MergeSourceExtents', file: 'pipeline/05_merge_source_extents.sql' },
+  { state: 'RecordRun', file: 'pipeline/06_record_run.sql' },
+  { state: 'ClearFinishedWindows', file: 'pipeline/07_clear_finished_windows.sql' },
 ];
 
 /**
- * After a failure is recorded, the same MERGEs run again: the failed run's rows no longer count, so
- * they recompute its windows from what the other runs published, which undoes whatever it merged.
+ * After a failure is recorded, the same statements run again: the failed run's rows no longer count, so
+ * they recompute its windows from what the other runs published, which undoes whatever it merged or
+ * appended. UndoMergeIntervals recomputes every window holding rows (the appended ones included);
+ * UndoAppendIntervals then fills the windows left without rows (one the failed run emptied).
  */
 export const UNDO_STEPS: readonly SqlStep[] = [
   { state: 'UndoMergeIntervals', file: 'pipeline/02_merge_intervals.sql' },
-  { state: 'UndoMergeWeeklySummary', file: 'pipeline/03_merge_weekly_summary.sql' },
-  { state: 'UndoMergeSourceExtents', file: 'pipeline/04_merge_source_extents.sql' },
+  { state: 'UndoAppendIntervals', file: 'pipeline/03_append_intervals.sql' },
+  { state: 'UndoMergeWeeklySummary', file: 'pipeline/04_merge_weekly_summary.sql' },
+  { state: 'UndoMergeSourceExtents', file: 'pipeline/05_merge_source_extents.sql' },
 ];
 
 /** The audit row of a failed run, written by the run-failed handler (it truncates the error first). */

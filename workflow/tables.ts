@@ -180,7 +180,11 @@ export const AFFECTED_WINDOWS: TableDefinition = {
     col('extension', 'string', 'Agent extension'),
     col('window_start', 'timestamp', 'First interval to recompute'),
     col('window_end', 'timestamp', 'End (exclusive) of the last interval to recompute'),
-    col('read_from', 'date', 'First event date to read: the day of the last event before window_start'),
+    col(
+      'read_from',
+      'date',
+      "First event date to read: the day of the last event before window_start; null when the extension has none (the window is AppendIntervals' when it holds no rows)",
+    ),
     col('read_to', 'date', 'Last event date to read: the day of the first event at or after window_end'),
   ],
   partitionKeys: [],

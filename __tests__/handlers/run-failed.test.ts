@@ -184,10 +184,11 @@ describe('the run-failed Lambda at the SDK edge', () => {
       expect.stringMatching(/^Interrupted \(execution TIMED_OUT\): States.Timeout: the run was interrupted/),
     );
     expect(status?.startsWith('select status')).toBe(true);
-    expect(undo.map((text) => text.split(' ')[2])).toEqual([
-      'agent_intervals',
-      'weekly_summary',
-      'source_extents',
+    expect(undo.map((text) => text.split(' ').slice(0, 3).join(' '))).toEqual([
+      'merge into agent_intervals',
+      'insert into agent_intervals',
+      'merge into weekly_summary',
+      'merge into source_extents',
     ]);
     for (const text of undo) expect(text).toContain(b64('msg-1'));
     expect(events).not.toHaveReceivedCommand(PutEventsCommand);

@@ -361,7 +361,9 @@ using (
         reads.extension,
         reads.window_start,
         reads.window_end,
-        coalesce(reads.read_from, cast(reads.window_start as date)) as read_from,
+        -- null when the extension has no event before the window: its window most likely holds no gold
+        -- rows, and AppendIntervals takes it when it holds none
+        reads.read_from,
         coalesce(reads.read_to, cast(reads.window_end as date)) as read_to
     from reads
     cross join run

@@ -1,10 +1,13 @@
--- The productive-time rule, recomputed inside each affected window, merged on (extension, interval_start):
--- events -> spans (each event's state lasts until the extension's next event; the last one to the end
--- of its interval) -> span_slices, split at every :00/:30 boundary -> totals per interval, capped at 0.5 h
--- -> changes against the rows the windows hold now (rows no longer produced are deleted).
+-- The productive-time rule, recomputed inside each affected window that holds gold rows, merged on
+-- (extension, interval_start): events -> spans (each event's state lasts until the extension's next event;
+-- the last one to the end of its interval) -> span_slices, split at every :00/:30 boundary -> totals per
+-- interval, capped at 0.5 h -> changes against the rows the windows hold now (rows no longer produced are
+-- deleted). A window with no event before it (read_from is null: a first load, a new agent) that holds no
+-- gold rows is left to AppendIntervals (03_append_intervals.sql), which inserts it without a join against
+-- gold; it runs after this statement, so a window this one empties is recomputed there and gains nothing.
 merge into agent_intervals as target
 using (
-    with windows as (
+    with run_windows as (
         select
             affected.extension,
             affected.window_start,
@@ -15,13 +18,47 @@ using (
         where affected.run_id = from_utf8(from_base64('{run_id}'))
     ),
 
+    run_range as (
+        select
+            min(window_start) as first_interval,
+            max(window_end) as end_interval
+        from run_windows
+    ),
+
+    current_intervals as (
+        -- the rows the run's windows hold now
+        select
+            intervals.extension,
+            intervals.interval_start
+        from agent_intervals as intervals
+        inner join run_range
+            on intervals.interval_start >= run_range.first_interval
+            and intervals.interval_start < run_range.end_interval
+        inner join run_windows
+            on intervals.extension = run_windows.extension
+            and intervals.interval_start >= run_windows.window_start
+            and intervals.interval_start < run_windows.window_end
+    ),
+
+    windows as (
+        -- the windows with an event before them (they hold that event's row), and the others that hold rows
+        select
+            run_windows.extension,
+            run_windows.window_start,
+            run_windows.window_end,
+            coalesce(run_windows.read_from, cast(run_windows.window_start as date)) as read_from,
+            run_windows.read_to
+        from run_windows
+        where run_windows.read_from is not null
+            or run_windows.extension in (select extension from current_intervals)
+    ),
+
     window_range as (
         select
             min(read_from) as first_day,
-            max(read_to) as last_day,
-            min(window_start) as first_interval,
-            max(window_end) as end_interval
+            max(read_to) as last_day
         from windows
+        having count(*) > 0
     ),
 
     running as (
@@ -70,6 +107,7 @@ using (
     visible_events as (
         select
             events.extension,
+            events.event_date,
             events.done_on,
             events.action,
             events.details
@@ -81,41 +119,39 @@ using (
             and events.run_id = published_runs.run_id
     ),
 
-    reach as (
-        -- the event before a window sets the state the window opens in; the first at or after its end
-        -- closes the window's last span
+    events as (
+        -- each window's extension's events on the days from read_from to read_to: the event before the window
+        -- (it sets the state the window opens in), those inside it, the first at or after its end (it closes
+        -- the window's last span), and the rest of those days' events, which open no span inside the window
+        -- and leave every other event's next event as it is. Exact duplicates count once.
         select
-            windows.extension,
+            unique_events.extension,
             windows.window_start,
             windows.window_end,
-            max(case when events.done_on < windows.window_start then events.done_on end) as read_from,
-            min(case when events.done_on >= windows.window_end then events.done_on end) as read_to
-        from windows
-        left join visible_events as events
-            on events.extension = windows.extension
-        group by
-            windows.extension,
-            windows.window_start,
-            windows.window_end
-    ),
-
-    events as (
-        select
-            visible_events.extension,
-            visible_events.done_on,
-            upper(visible_events.action) as action,
-            upper(visible_events.details) as details
-        from visible_events
-        inner join reach
-            on visible_events.extension = reach.extension
-            and visible_events.done_on >= coalesce(reach.read_from, reach.window_start)
-            and visible_events.done_on <= coalesce(reach.read_to, reach.window_end)
+            unique_events.done_on,
+            unique_events.action,
+            unique_events.details
+        from (
+            select distinct
+                extension,
+                event_date,
+                done_on,
+                upper(action) as action,
+                upper(details) as details
+            from visible_events
+        ) as unique_events
+        inner join windows
+            on unique_events.extension = windows.extension
+            and unique_events.event_date >= windows.read_from
+            and unique_events.event_date <= windows.read_to
     ),
 
     distinct_events as (
-        -- exact duplicates count once; same-instant events are ordered by action, then details
+        -- same-instant events are ordered by action, then details
         select
             extension,
+            window_start,
+            window_end,
             done_on,
             action,
             details,
@@ -123,35 +159,26 @@ using (
                 partition by extension
                 order by done_on, action, details
             ) as next_done_on
-        from (
-            select distinct
-                extension,
-                done_on,
-                action,
-                details
-            from events
-        ) as unique_events
+        from events
     ),
 
     opened_states as (
         -- every event opens a state that lasts until the extension's next event; the last one lasts to
         -- the end of its own interval
         select
-            distinct_events.extension,
-            windows.window_start,
-            windows.window_end,
-            distinct_events.done_on,
+            extension,
+            window_start,
+            window_end,
+            done_on,
             coalesce(
-                distinct_events.next_done_on,
-                date_trunc('hour', distinct_events.done_on)
-                    + floor(minute(distinct_events.done_on) / 30) * interval '30' minute
+                next_done_on,
+                date_trunc('hour', done_on)
+                    + floor(minute(done_on) / 30) * interval '30' minute
                     + interval '30' minute
             ) as state_end,
-            distinct_events.action in ('ONLINE', 'REMVCEON')
-                or (distinct_events.action = 'OFFLINE' and distinct_events.details = 'BACKOFFICE') as is_productive
+            action in ('ONLINE', 'REMVCEON')
+                or (action = 'OFFLINE' and details = 'BACKOFFICE') as is_productive
         from distinct_events
-        inner join windows
-            on windows.extension = distinct_events.extension
     ),
 
     spans as (
@@ -243,20 +270,6 @@ using (
         group by
             extension,
             interval_start
-    ),
-
-    current_intervals as (
-        select
-            intervals.extension,
-            intervals.interval_start
-        from agent_intervals as intervals
-        inner join window_range
-            on intervals.interval_start >= window_range.first_interval
-            and intervals.interval_start < window_range.end_interval
-        inner join windows
-            on intervals.extension = windows.extension
-            and intervals.interval_start >= windows.window_start
-            and intervals.interval_start < windows.window_end
     ),
 
     changes as (
