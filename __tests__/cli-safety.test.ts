@@ -176,7 +176,7 @@ describe('a run killed part-way (items 1 and 13)', () => {
   test('a failed run killed during its undo is undone by the next command', async () => {
     const { root, file } = await lakeWithFirst('undo');
     await withLakeAt(root, async (lake) => {
-      process.env.AGENT_ETL_FAULT = 'MergeSourceExtents:after';
+      process.env.AGENT_ETL_FAULT = 'MergeWeeklySummary:after';
       const failed = await runFile(lake, file).finally(() => {
         delete process.env.AGENT_ETL_FAULT;
       });

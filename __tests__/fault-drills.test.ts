@@ -146,7 +146,7 @@ test('a failed re-export of an object leaves its published version standing, rej
       'still not a date,901,ONLINE,',
       '2024-11-04 09:15:00,901,LOGOUT,',
     ]);
-    const failed = await withFault('MergeSourceExtents:after', () => runFile(lake, file));
+    const failed = await withFault('MergeWeeklySummary:after', () => runFile(lake, file));
     expect(failed.status).toBe('FAILED');
     expect(await dataExports(lake)).toEqual(published);
 

@@ -171,7 +171,7 @@ test('the neighbour days are the same days, with the same bytes, into 7 and 35 d
  * bench reports them as "other"; they are kept out of the total below, and any other table growing
  * fails it.
  */
-const SCANNED_WHOLE = ['pipeline_runs', 'loaded_days', 'source_extents', 'weekly_summary'];
+const SCANNED_WHOLE = ['pipeline_runs', 'loaded_days', 'weekly_summary'];
 
 test('in total, a day into 35 days of history reads no more than into 7 days (tables scanned whole aside)', () => {
   const sum = (days: number, pick: (s: StepReads) => number) =>

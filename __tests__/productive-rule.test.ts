@@ -150,8 +150,6 @@ describe('productive time', () => {
       expect(await intervalRows(lake)).toEqual({ '711|2024-11-14 10:00:00': [20 / 60, 2] });
       const weeks = await lake.query('select extension from weekly_summary order by extension');
       expect(weeks.map((w) => w.extension)).toEqual(['711']);
-      const extents = await lake.query('select extension from source_extents order by extension');
-      expect(extents.map((e) => e.extension)).toEqual(['711']);
     });
   });
 

@@ -81,6 +81,8 @@ interface GoldScan {
   readonly columns: readonly string[];
   /** Rows the scan emitted (after its filters): every one must lie in the days the range covers. */
   readonly emitted: number;
+  /** Rows DuckDB read for it (whole vectors). */
+  readonly scanned: number;
   readonly dayRows: ReadonlyMap<string, number>;
 }
 
@@ -133,6 +135,7 @@ function collect(
         filters: filterText(info),
         columns: columns.length > 0 ? columns : GOLD_COLUMNS,
         emitted: Number(node.operator_cardinality ?? 0),
+        scanned: Number(node.operator_rows_scanned ?? 0),
       });
     }
   }
@@ -355,9 +358,21 @@ function silverReads(
  * (emitted <= rows of the days kept), else the scan counts as unverified. __tests__/history-reads
  * checks the days against the run's windows on small data.
  */
-function goldReads(scan: GoldScan, size: Sizes): { byDay: Map<string, number>; verified: boolean } {
+function goldReads(
+  scan: GoldScan,
+  size: Sizes,
+): { byDay: Map<string, number>; notByDay: number; verified: boolean } {
   const bounds = dayBounds(scan.filters, GOLD_DAY_COLUMN);
   const byDay = new Map<string, number>();
+  // A scan with no filter that DuckDB stopped before the table's end (the probe side of a join whose
+  // other side held few rows or none, as AppendIntervals' read when few windows or none are its own):
+  // its days are not in the profile, so it is billed the rows DuckDB read, not by day. In Athena the
+  // join's dynamic filter bounds it (https://trino.io/docs/current/admin/dynamic-filtering.html).
+  const tableRows = [...scan.dayRows.values()].reduce((sum, rows) => sum + rows, 0);
+  if (scan.filters === '' && scan.scanned < tableRows) {
+    const perRow = scan.columns.reduce((sum, c) => sum + (size.goldAll.get(c) ?? 0), 0);
+    return { byDay, notByDay: scan.scanned * perRow, verified: scan.emitted <= scan.scanned };
+  }
   let kept = 0;
   for (const [day, rows] of scan.dayRows) {
     if (!keeps(bounds, day)) continue;
@@ -365,7 +380,7 @@ function goldReads(scan: GoldScan, size: Sizes): { byDay: Map<string, number>; v
     const perRow = size.goldDay.get(day) ?? size.goldAll;
     byDay.set(day, rows * scan.columns.reduce((sum, c) => sum + (perRow.get(c) ?? 0), 0));
   }
-  return { byDay, verified: scan.emitted <= kept };
+  return { byDay, notByDay: 0, verified: scan.emitted <= kept };
 }
 
 /**
@@ -505,8 +520,10 @@ export async function profileSteps(
           }
         }
         for (const scan of gold) {
-          const { byDay: days, verified } = goldReads(scan, size);
+          const { byDay: days, notByDay, verified } = goldReads(scan, size);
           if (!verified) reads.unverified += 1;
+          reads.tableBytes += notByDay;
+          byDay(undefined, notByDay, AGENT_INTERVALS.name);
           for (const [day, bytes] of days) {
             reads.tableBytes += bytes;
             reads.goldDayBytes[day] = (reads.goldDayBytes[day] ?? 0) + bytes;

@@ -28,9 +28,8 @@ export const PIPELINE_STEPS: readonly SqlStep[] = [
   { state: 'MergeIntervals', file: 'pipeline/02_merge_intervals.sql' },
   { state: 'AppendIntervals', file: 'pipeline/03_append_intervals.sql' },
   { state: 'MergeWeeklySummary', file: 'pipeline/04_merge_weekly_summary.sql' },
-  { state: 'MergeSourceExtents', file: 'pipeline/05_merge_source_extents.sql' },
-  { state: 'RecordRun', file: 'pipeline/06_record_run.sql' },
-  { state: 'ClearFinishedWindows', file: 'pipeline/07_clear_finished_windows.sql' },
+  { state: 'RecordRun', file: 'pipeline/05_record_run.sql' },
+  { state: 'ClearFinishedWindows', file: 'pipeline/06_clear_finished_windows.sql' },
 ];
 
 /**
@@ -43,7 +42,6 @@ export const UNDO_STEPS: readonly SqlStep[] = [
   { state: 'UndoMergeIntervals', file: 'pipeline/02_merge_intervals.sql' },
   { state: 'UndoAppendIntervals', file: 'pipeline/03_append_intervals.sql' },
   { state: 'UndoMergeWeeklySummary', file: 'pipeline/04_merge_weekly_summary.sql' },
-  { state: 'UndoMergeSourceExtents', file: 'pipeline/05_merge_source_extents.sql' },
 ];
 
 /** The audit row of a failed run, written by the run-failed handler (it truncates the error first). */

@@ -156,21 +156,6 @@ export const PIPELINE_RUNS: TableDefinition = {
   naturalKey: ['run_id'],
 };
 
-export const SOURCE_EXTENTS: TableDefinition = {
-  name: 'source_extents',
-  layer: 'ops',
-  comment:
-    'First and last event per bronze object and extension, so a re-ingested object recomputes what it used to cover.',
-  columns: [
-    col('source_object', 'string', 'bucket/key of the bronze object'),
-    col('extension', 'string', 'Agent extension'),
-    col('first_event', 'timestamp', 'Earliest event of the extension in the object'),
-    col('last_event', 'timestamp', 'Latest event of the extension in the object'),
-  ],
-  partitionKeys: [],
-  naturalKey: ['source_object', 'extension'],
-};
-
 export const AFFECTED_WINDOWS: TableDefinition = {
   name: 'affected_windows',
   layer: 'staging',
@@ -192,10 +177,4 @@ export const AFFECTED_WINDOWS: TableDefinition = {
 };
 
 export const SILVER_TABLES = [AGENT_EVENTS, REJECTED_ROWS, EVENT_EXTENTS, LOADED_DAYS] as const;
-export const MANAGED_TABLES = [
-  AGENT_INTERVALS,
-  WEEKLY_SUMMARY,
-  PIPELINE_RUNS,
-  SOURCE_EXTENTS,
-  AFFECTED_WINDOWS,
-] as const;
+export const MANAGED_TABLES = [AGENT_INTERVALS, WEEKLY_SUMMARY, PIPELINE_RUNS, AFFECTED_WINDOWS] as const;

@@ -188,7 +188,6 @@ describe('the run-failed Lambda at the SDK edge', () => {
       'merge into agent_intervals',
       'insert into agent_intervals',
       'merge into weekly_summary',
-      'merge into source_extents',
     ]);
     for (const text of undo) expect(text).toContain(b64('msg-1'));
     expect(events).not.toHaveReceivedCommand(PutEventsCommand);

@@ -2,12 +2,11 @@ import recordSql from '../../sql/failure/record_failed_run.sql';
 import mergeIntervals from '../../sql/pipeline/02_merge_intervals.sql';
 import appendIntervals from '../../sql/pipeline/03_append_intervals.sql';
 import mergeWeeklySummary from '../../sql/pipeline/04_merge_weekly_summary.sql';
-import mergeSourceExtents from '../../sql/pipeline/05_merge_source_extents.sql';
 import { awsDependencies, createRunFailedHandler } from './handler';
 
 /** The undo statements of workflow/steps.ts UNDO_STEPS, bundled as text (__tests__/handlers/run-failed.test.ts
  * checks that they are the same files in the same order). */
-export const UNDO_SQL = [mergeIntervals, appendIntervals, mergeWeeklySummary, mergeSourceExtents];
+export const UNDO_SQL = [mergeIntervals, appendIntervals, mergeWeeklySummary];
 
 /** RecordFailedRun of the state machine, the backstop rule on the pipeline's failed executions, and the
  * drain's record and repair of its children. */
