@@ -76,7 +76,6 @@ async function gold<T>(
     const rows = await query(sql, parameters);
     const changed = Number(rows[0]?.Count ?? Number.NaN);
     if (sql.startsWith(MERGE)) merged.push(changed);
-    if (process.env.DEBUG_APPEND) console.log(sql.slice(0, 60), changed);
     if (sql.startsWith(APPEND)) appended.push(changed);
     return rows;
   });
