@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Lake, lakePaths } from '../local/lake';
+import { compactWarehouse, Lake, lakePaths } from '../local/lake';
 import { withLakeLock } from '../local/lock';
 import { type FileRun, faultFor, runFile, successPath } from '../local/runner';
 import { checkAfterRun, runCheckCommand } from './check/command';
@@ -462,6 +462,22 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(waitOption())
     .action(async (table: ExportName, options) => {
       setExitCode(await exportCommand(table, options));
+    });
+
+  program
+    .command('compact')
+    .description(
+      "rewrite the lake's database file without the space earlier runs left (locally, what the scheduled Iceberg OPTIMIZE and VACUUM do in AWS)",
+    )
+    .addOption(lakeOption())
+    .addOption(waitOption())
+    .action(async (options: { lake: string; wait: number }) => {
+      assertLakeExists(options.lake);
+      const { before, after } = await withLakeLock(options.lake, options.wait, () =>
+        compactWarehouse(options.lake),
+      );
+      const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+      process.stdout.write(`${lakePaths(options.lake).warehouse}: ${mib(before)} -> ${mib(after)}\n`);
     });
 
   program
