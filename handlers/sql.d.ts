@@ -3,3 +3,9 @@ declare module '*.sql' {
   const text: string;
   export default text;
 }
+
+/** `sql/rule/` fragments (a list of CTEs) that statements include; embedded as text like `sql/` files. */
+declare module '*.ctes' {
+  const text: string;
+  export default text;
+}

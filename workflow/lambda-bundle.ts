@@ -14,7 +14,7 @@ export const LAMBDA_BUNDLE_OPTIONS = {
   legalComments: 'none',
   logLevel: 'warning',
   // Handlers import their `sql/` files as text, so the bundle carries the exact query.
-  loader: { '.sql': 'text' },
+  loader: { '.sql': 'text', '.ctes': 'text' },
   // The ES module builds of the AWS SDK and zod tree-shake: about a third smaller than their CommonJS builds.
   mainFields: ['module', 'main'],
 } as const satisfies BuildOptions;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { expandIncludes } from './sql-include';
 
 /** Where the SQL lives; `dist/` and the sources both sit one level below the repository root. */
 export const SQL_DIR = resolve(__dirname, '..', 'sql');
@@ -53,6 +54,8 @@ export const SETUP_FILES: readonly string[] = [
   'views/published_rejected_rows.sql',
 ];
 
+/** A file of `sql/`, with its `-- include` lines expanded: the text both engines run. */
 export function readSql(file: string): string {
-  return readFileSync(join(SQL_DIR, file), 'utf8');
+  const read = (name: string) => readFileSync(join(SQL_DIR, name), 'utf8');
+  return expandIncludes(read(file), read);
 }

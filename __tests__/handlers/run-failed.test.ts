@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AthenaClient,
@@ -9,10 +10,12 @@ import {
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import { buildSync } from 'esbuild';
 import 'aws-sdk-client-mock-jest';
 import { awsDependencies, createRunFailedHandler } from '../../handlers/run-failed/handler';
 import { MAX_ERROR_CHARACTERS } from '../../handlers/run-failed/record';
 import { checkPutEvents, checkStartQueryExecution } from '../../local/strict-twin';
+import { LAMBDA_BUNDLE_OPTIONS } from '../../workflow/lambda-bundle';
 import { readSql, UNDO_STEPS } from '../../workflow/steps';
 
 /** What handlers/run-failed/index.ts bundles: the undo steps' SQL text. */
@@ -213,6 +216,27 @@ describe('the run-failed Lambda at the SDK edge', () => {
     const index = readFileSync(join(__dirname, '..', '..', 'handlers', 'run-failed', 'index.ts'), 'utf8');
     const imports = [...index.matchAll(/from '\.\.\/\.\.\/sql\/(pipeline\/[^']+)'/g)].map((m) => m[1]);
     expect(imports).toEqual(UNDO_STEPS.map((step) => step.file));
+  });
+
+  test('the bundle carries the undo statements as the engines run them, the rule included', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-etl-bundle-'));
+    try {
+      const outfile = join(dir, 'index.js');
+      buildSync({
+        ...LAMBDA_BUNDLE_OPTIONS,
+        entryPoints: [join(__dirname, '..', '..', 'handlers', 'run-failed', 'index.ts')],
+        outfile,
+      });
+      const bundled = (require(outfile) as { UNDO_SQL: string[] }).UNDO_SQL;
+      expect(bundled).toEqual(UNDO_STEPS.map((step) => readSql(step.file)));
+      // The rule's own CTEs are in the MERGE and the INSERT, not an include line.
+      for (const sql of bundled.slice(0, 2)) {
+        expect(sql).toContain('interval_totals as (');
+        expect(sql).not.toMatch(/^\s*-- include \S+\s*$/m);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('an event of another shape is refused, so EventBridge retries it into the dead-letter queue', async () => {

@@ -2,11 +2,23 @@ import recordSql from '../../sql/failure/record_failed_run.sql';
 import mergeIntervals from '../../sql/pipeline/02_merge_intervals.sql';
 import appendIntervals from '../../sql/pipeline/03_append_intervals.sql';
 import mergeWeeklySummary from '../../sql/pipeline/04_merge_weekly_summary.sql';
+import productiveTime from '../../sql/rule/productive_time.ctes';
+import { expandIncludes } from '../../workflow/sql-include';
 import { awsDependencies, createRunFailedHandler } from './handler';
 
-/** The undo statements of workflow/steps.ts UNDO_STEPS, bundled as text (__tests__/handlers/run-failed.test.ts
- * checks that they are the same files in the same order). */
-export const UNDO_SQL = [mergeIntervals, appendIntervals, mergeWeeklySummary];
+/** The files the undo statements include, as the bundle carries them. */
+const INCLUDED: Readonly<Record<string, string>> = { 'rule/productive_time.ctes': productiveTime };
+
+const withIncludes = (sql: string) =>
+  expandIncludes(sql, (file) => {
+    const text = INCLUDED[file];
+    if (text === undefined) throw new Error(`run-failed: ${file} is included but not bundled`);
+    return text;
+  });
+
+/** The undo statements of workflow/steps.ts UNDO_STEPS, bundled as text, includes expanded
+ * (__tests__/handlers/run-failed.test.ts checks that they are the same files in the same order). */
+export const UNDO_SQL = [mergeIntervals, appendIntervals, mergeWeeklySummary].map(withIncludes);
 
 /** RecordFailedRun of the state machine, the backstop rule on the pipeline's failed executions, and the
  * drain's record and repair of its children. */
