@@ -17,11 +17,9 @@ import { dataExports, removeDir, tempDir } from './support/lake';
  * - the 7 days are Monday 2025-02-24 to Sunday 2025-03-02, one file; the 35 days are 28 older days
  *   (2025-01-27 to 2025-02-23, another file) and then that same file, so every day from 2025-02-24 on is
  *   the same in both lakes, and the day's own partitions only hold the day's file (the history ends on a
- *   Sunday and its night shifts spill into Monday 2025-03-03, never into the day). With a history
- *   reaching the day before (as in the bench), the night shifts' events past midnight are in the day's
- *   own partitions too, and the run reads them (its search for each agent's previous event, the gold
- *   rows already there): more own-day bytes than into an empty lake, though no more at 90 days than at
- *   28 (the bench reports it);
+ *   Sunday and its night shifts spill into Monday 2025-03-03, never into the day). The bench cuts one
+ *   generated stream into daily files by `Done On`, as a center exports them, so there too the events
+ *   past midnight of the night before are in the day's own file, and its own partitions hold only it;
  * - the neighbour days are those the day's windows and the weeks they touch reach: at most the Monday of
  *   the week before the day (the lookback is a week) up to the day before; none of the 28 older days.
  */
