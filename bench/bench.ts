@@ -297,6 +297,26 @@ function printBytesTarget(results: readonly { days: number; profiled: Measuremen
   }
 }
 
+/**
+ * What one new agent in the day adds: it has no neighbour within the week, so FindAffectedWindows reads
+ * `event_extents` of every older day for it (the far search), a read that grows with history.
+ */
+function printHireReads(
+  results: readonly { days: number; profiled: Measurement; hired: Measurement }[],
+): void {
+  process.stdout.write('  the same day with one new agent (an extension the lake has never seen):\n');
+  for (const r of results) {
+    const find = (m: Measurement) => m.steps?.find((s) => s.step === 'FindAffectedWindows');
+    const [plain, hired] = [find(r.profiled), find(r.hired)];
+    const all = (m: Measurement) => splitRead(m.steps ?? []).total;
+    process.stdout.write(
+      `    ${(r.days === 0 ? 'empty lake' : `${r.days} days of history`).padEnd(20)} all ${kib(all(r.hired)).padStart(10)} ` +
+        `(${pct(all(r.hired), all(r.profiled))} of the day without it); FindAffectedWindows ${fmt(hired?.silverFiles ?? 0)} silver files, ` +
+        `${kib(hired?.silverBytes ?? 0)} (without it: ${fmt(plain?.silverFiles ?? 0)}, ${kib(plain?.silverBytes ?? 0)})\n`,
+    );
+  }
+}
+
 interface Options {
   events: number;
   days: number;
@@ -389,6 +409,14 @@ function incremental(work: string, o: Options): void {
   const day = daily[nextIndex];
   if (day === undefined) throw new Error(`the generated stream has no ${NEXT_DAY}`);
   const dayEvents = readFileSync(day, 'utf8').trimEnd().split('\n').length - 1;
+  // The same day with one agent more, on the first shift of an extension the lake has never seen (a new
+  // hire): the search for a neighbour finds none within the week and reads further back.
+  const hire = String(101 + o.extensions);
+  const dayWithHire = join(stream, 'next-day-with-hire.csv');
+  writeFileSync(
+    dayWithHire,
+    `${readFileSync(day, 'utf8')}3/4/2025 9:00:00 AM,${hire},LOGIN,\n3/4/2025 9:00:30 AM,${hire},ONLINE,\n3/4/2025 5:00:00 PM,${hire},LOGOUT,\n`,
+  );
   const cases = [0, ...o.history];
   const results: {
     days: number;
@@ -396,6 +424,7 @@ function incremental(work: string, o: Options): void {
     uncompacted?: Measurement;
     rebuild?: Measurement;
     profiled: Measurement;
+    hired: Measurement;
   }[] = [];
   process.stdout.write(`incremental: one more day, ${fmt(o.extensions)} extensions\n`);
   for (const days of cases) {
@@ -437,12 +466,15 @@ function incremental(work: string, o: Options): void {
     measure('single-query', out, ...files);
     assertAgreement(agreementInChild(lakePaths(trial).warehouse, out), `day into ${days} days of history`);
     const rebuild = days > 0 ? median(o.repeat, () => measure('single-query', out, ...files)) : undefined;
+    fresh(compacted)();
+    const hired = measure('pipeline-profiled', dayWithHire, trial, join(dir, 'profile.json'));
     results.push({
       days,
       run: { ...run, detail: `${fmt(dayEvents)} events; ${run.detail}` },
       uncompacted,
       rebuild,
       profiled,
+      hired,
     });
     rmSync(dir, { recursive: true, force: true });
   }
@@ -463,6 +495,7 @@ function incremental(work: string, o: Options): void {
   for (const r of results)
     printSteps(r.days === 0 ? 'empty lake' : `${r.days} days of history`, r.profiled.steps);
   printBytesTarget(results);
+  printHireReads(results);
   if (o.json) {
     const cases = results.map((r) => ({
       days: r.days,
@@ -471,6 +504,7 @@ function incremental(work: string, o: Options): void {
       rebuildSeconds: r.rebuild?.seconds,
       bytes: splitRead(r.profiled.steps ?? []),
       steps: r.profiled.steps,
+      withHire: splitRead(r.hired.steps ?? []),
     }));
     writeFileSync(
       o.json,
