@@ -7,6 +7,7 @@ import {
   AGENT_EVENTS,
   type ColumnType,
   EVENT_EXTENTS,
+  KNOWN_EXTENSIONS,
   LOADED_DAYS,
   MANAGED_TABLES,
   SILVER_TABLES,
@@ -165,6 +166,9 @@ export class Lake implements QueryEngine {
     const definitions = (sql: string) => (readOnly ? sql.replaceAll(/create or replace /gi, '$&temp ') : sql);
     await lake.exec("set TimeZone = 'UTC'");
     await lake.exec(definitions(readFileSync(join(__dirname, '..', 'local', 'prelude.sql'), 'utf8')));
+    const [known] = await lake.query(
+      `select count(*) as n from information_schema.tables where table_name = '${KNOWN_EXTENSIONS.name}'`,
+    );
     if (!readOnly) {
       for (const table of MANAGED_TABLES) {
         await lake.exec(`create table if not exists ${table.name} (${columnList(table)})`);
@@ -178,6 +182,14 @@ export class Lake implements QueryEngine {
     }
     if (!readOnly) await lake.summarizeOlderRuns();
     await lake.refreshSilver();
+    // A lake made before known_extensions existed gains it from every run's extents (failed and replaced
+    // runs' too: the bounds may be wider than the published events, never narrower).
+    if (!readOnly && Number(known?.n) === 0) {
+      await lake.exec(
+        `insert into ${KNOWN_EXTENSIONS.name} (extension, first_day, last_day)
+         select extension, min(event_date), max(event_date) from ${EVENT_EXTENTS.name} group by extension`,
+      );
+    }
     for (const file of SETUP_FILES) await lake.exec(definitions(readSql(file)));
     return lake;
   }

@@ -29,8 +29,9 @@ export const PIPELINE_STEPS: readonly SqlStep[] = [
   { state: 'MergeIntervals', file: 'pipeline/02_merge_intervals.sql' },
   { state: 'AppendIntervals', file: 'pipeline/03_append_intervals.sql' },
   { state: 'MergeWeeklySummary', file: 'pipeline/04_merge_weekly_summary.sql' },
-  { state: 'RecordRun', file: 'pipeline/05_record_run.sql' },
-  { state: 'ClearFinishedWindows', file: 'pipeline/06_clear_finished_windows.sql' },
+  { state: 'MergeKnownExtensions', file: 'pipeline/05_merge_known_extensions.sql' },
+  { state: 'RecordRun', file: 'pipeline/06_record_run.sql' },
+  { state: 'ClearFinishedWindows', file: 'pipeline/07_clear_finished_windows.sql' },
 ];
 
 /**

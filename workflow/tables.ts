@@ -176,5 +176,31 @@ export const AFFECTED_WINDOWS: TableDefinition = {
   naturalKey: ['run_id', 'extension'],
 };
 
+/**
+ * One row per extension the lake has seen: bounds on the days of its events, so that the search for an
+ * extension's previous event (FindAffectedWindows) skips every older day for an extension never seen
+ * and reads only the last day of one back after more than a week. Every run merges its own extensions
+ * in before its commit point; rows of runs that later fail or are replaced stay, so first_day can be
+ * earlier and last_day later than the published events' days, never the other way round.
+ */
+export const KNOWN_EXTENSIONS: TableDefinition = {
+  name: 'known_extensions',
+  layer: 'staging',
+  comment: 'Per extension: the first and last day of the events any run merged in (bounds, not exact).',
+  columns: [
+    col('extension', 'string', 'Agent extension'),
+    col('first_day', 'date', 'No published event of the extension lies before this day'),
+    col('last_day', 'date', 'No published event of the extension lies after this day'),
+  ],
+  partitionKeys: [],
+  naturalKey: ['extension'],
+};
+
 export const SILVER_TABLES = [AGENT_EVENTS, REJECTED_ROWS, EVENT_EXTENTS, LOADED_DAYS] as const;
-export const MANAGED_TABLES = [AGENT_INTERVALS, WEEKLY_SUMMARY, PIPELINE_RUNS, AFFECTED_WINDOWS] as const;
+export const MANAGED_TABLES = [
+  AGENT_INTERVALS,
+  WEEKLY_SUMMARY,
+  PIPELINE_RUNS,
+  AFFECTED_WINDOWS,
+  KNOWN_EXTENSIONS,
+] as const;

@@ -4,7 +4,9 @@
 -- recomputation must read: the day of the last event before the window and of the first one after it.
 -- Silver is read by day only: loaded_days says which days a run wrote; event_extents (first and last event
 -- per extension and day) finds the neighbouring events, within a week of the run's days, and further back or
--- ahead only for the extensions with nothing that near. Every silver read joins on event_date, which Athena
+-- ahead only for the extensions with nothing that near: back, to the last day known_extensions holds for the
+-- extension (every older day only if that day's rows no longer count), and not at all for an extension it
+-- has never seen. Every silver read joins on event_date, which Athena
 -- prunes on at run time (dynamic filtering and dynamic partition pruning, Trino documentation
 -- "Dynamic filtering"; Athena engine version 3 runs Trino).
 -- Merged on (run_id, extension), so a retry after a commit whose answer was lost adds nothing.
@@ -65,10 +67,8 @@ using (
     ),
 
     lake_days as (
-        -- the first and last day of the lake's published rows
-        select
-            min(days.event_date) as first_day,
-            max(days.event_date) as last_day
+        -- the last day of the lake's published rows
+        select max(days.event_date) as last_day
         from loaded_days as days
         inner join published_runs
             on days.source_object = published_runs.source_object
@@ -251,19 +251,53 @@ using (
     ),
 
     unresolved_before as (
-        -- extensions with no event before the window within the week, in a lake holding older days: their
-        -- older extents are read too (none, most days, and then nothing is read)
+        -- extensions with no event before the window within the week that the lake has seen before the
+        -- week: their older extents are read too (none, most days, and then nothing is read). One it has
+        -- never seen (a new agent) has no published event before known_extensions.first_day.
         select
             near_reach.extension,
-            lookback.first_day as before_day
+            lookback.first_day as before_day,
+            known.first_day,
+            -- no published event of the extension lies after last_day: if that is before the week, its
+            -- previous event is on that day, unless none of that day's rows count any more
+            case when known.last_day < lookback.first_day then known.last_day end as last_day
         from near_reach
         cross join lookback
-        cross join lake_days
+        inner join known_extensions as known
+            on known.extension = near_reach.extension
         where near_reach.has_before = 0
-            and lake_days.first_day < lookback.first_day
+            and known.first_day < lookback.first_day
+    ),
+
+    last_seen as (
+        -- the last day before the week: one day, for an agent back after more than a week
+        select
+            extents.extension,
+            extents.event_date,
+            extents.first_event,
+            extents.last_event
+        from event_extents as extents
+        inner join unresolved_before
+            on extents.extension = unresolved_before.extension
+            and extents.event_date = unresolved_before.last_day
+        inner join published_runs
+            on extents.source_object = published_runs.source_object
+            and extents.run_id = published_runs.run_id
+    ),
+
+    searched_back as (
+        -- the others (the last day is inside the week, or its rows no longer count): every older day from
+        -- the first
+        select
+            extension,
+            first_day,
+            before_day
+        from unresolved_before
+        where extension not in (select extension from last_seen)
     ),
 
     unresolved_after as (
+        -- the same after the week, in a lake holding later days (a backfill)
         select
             near_reach.extension,
             lookback.last_day as after_day
@@ -275,15 +309,18 @@ using (
     ),
 
     far as (
+        select * from last_seen
+        union all
         select
             extents.extension,
             extents.event_date,
             extents.first_event,
             extents.last_event
         from event_extents as extents
-        inner join unresolved_before
-            on extents.extension = unresolved_before.extension
-            and extents.event_date < unresolved_before.before_day
+        inner join searched_back
+            on extents.extension = searched_back.extension
+            and extents.event_date >= searched_back.first_day
+            and extents.event_date < searched_back.before_day
         inner join published_runs
             on extents.source_object = published_runs.source_object
             and extents.run_id = published_runs.run_id
