@@ -45,11 +45,11 @@ using (
         from windows
     ),
 
-    recomputed as (
+    recomputed_weeks as (
+        -- per extension and week: the windows' intervals
         select
             count(*) as intervals_touched,
-            coalesce(sum(intervals.productive_ms), 0) as productive_ms,
-            count(distinct concat(intervals.extension, '|', cast(date_trunc('week', intervals.interval_start) as varchar))) as weeks_touched
+            coalesce(sum(intervals.productive_ms), 0) as productive_ms
         from agent_intervals as intervals
         inner join window_bounds
             on intervals.interval_start >= window_bounds.first_interval
@@ -58,6 +58,17 @@ using (
             on intervals.extension = windows.extension
             and intervals.interval_start >= windows.window_start
             and intervals.interval_start < windows.window_end
+        group by
+            intervals.extension,
+            date_trunc('week', intervals.interval_start)
+    ),
+
+    recomputed as (
+        select
+            coalesce(sum(intervals_touched), 0) as intervals_touched,
+            coalesce(sum(productive_ms), 0) as productive_ms,
+            count(*) as weeks_touched
+        from recomputed_weeks
     )
 
     select
