@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Command, InvalidArgumentError } from 'commander';
 import { generateEvents } from '../cli/generate';
@@ -298,8 +298,9 @@ function printBytesTarget(results: readonly { days: number; profiled: Measuremen
 }
 
 /**
- * What one new agent in the day adds: it has no neighbour within the week, so FindAffectedWindows reads
- * `event_extents` of every older day for it (the far search), a read that grows with history.
+ * What one new agent in the day adds. It has no neighbour within the week; without known_extensions the
+ * search went on through `event_extents` of every older day for it, a read that grew with history, so
+ * FindAffectedWindows' reads are shown with and without it.
  */
 function printHireReads(
   results: readonly { days: number; profiled: Measurement; hired: Measurement }[],
@@ -410,12 +411,18 @@ function incremental(work: string, o: Options): void {
   if (day === undefined) throw new Error(`the generated stream has no ${NEXT_DAY}`);
   const dayEvents = readFileSync(day, 'utf8').trimEnd().split('\n').length - 1;
   // The same day with one agent more, on the first shift of an extension the lake has never seen (a new
-  // hire): the search for a neighbour finds none within the week and reads further back.
+  // hire): the search for a neighbour finds none within the week.
   const hire = String(101 + o.extensions);
+  const [year, month, date] = NEXT_DAY.split('-').map(Number);
+  const at = (time: string) => `${month}/${date}/${year} ${time}`;
   const dayWithHire = join(stream, 'next-day-with-hire.csv');
   writeFileSync(
     dayWithHire,
-    `${readFileSync(day, 'utf8')}3/4/2025 9:00:00 AM,${hire},LOGIN,\n3/4/2025 9:00:30 AM,${hire},ONLINE,\n3/4/2025 5:00:00 PM,${hire},LOGOUT,\n`,
+    `${readFileSync(day, 'utf8')}${[
+      `${at('9:00:00 AM')},${hire},LOGIN,`,
+      `${at('9:00:30 AM')},${hire},ONLINE,`,
+      `${at('5:00:00 PM')},${hire},LOGOUT,`,
+    ].join('\n')}\n`,
   );
   const cases = [0, ...o.history];
   const results: {
@@ -432,7 +439,8 @@ function incremental(work: string, o: Options): void {
     mkdirSync(dir, { recursive: true });
     const base = join(dir, 'base-lake');
     const compacted = join(dir, 'compacted-lake');
-    const history = daily.slice(nextIndex - days, nextIndex);
+    const from = new Date(next - days * 86_400_000).toISOString().slice(0, 10);
+    const history = daily.slice(0, nextIndex).filter((file) => basename(file, '.csv') >= from);
     if (days > 0) {
       const setup = measure('history', base, ...history);
       const events = history.reduce(
