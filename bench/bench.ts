@@ -500,6 +500,13 @@ function incremental(work: string, o: Options): void {
         '\n',
     );
   }
+  // What more history adds, the neighbour days being the same: the growth the issue is about.
+  for (const [shorter, longer] of results.slice(2).map((r, i) => [results[i + 1], r] as const)) {
+    if (!shorter || !longer) continue;
+    process.stdout.write(
+      `  ratio ${longer.days} days / ${shorter.days} days of history: ${ratio(longer.run, shorter.run)}\n`,
+    );
+  }
   for (const r of results)
     printSteps(r.days === 0 ? 'empty lake' : `${r.days} days of history`, r.profiled.steps);
   printBytesTarget(results);
