@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { profileSteps, type StepReads } from '../bench/profile';
 import type { Lake } from '../local/lake';
 import { runFile } from '../local/runner';
+import { ExecutionAbortedError } from '../local/step-functions';
+import { renderSql } from '../workflow/sql-template';
+import { readSql } from '../workflow/steps';
 import { KNOWN_EXTENSIONS } from '../workflow/tables';
 import { intervalRows, removeDir, tempDir, withLakeAt, writeCsv } from './support/lake';
 import { expectedIntervals, type OracleEvent, parseUsTimestamp } from './support/oracle';
@@ -154,5 +157,31 @@ test('a lake made before known_extensions gains it on open, from every run the l
       { extension: '200', first: '2025-01-27', last: '2025-03-03' },
       { extension: '300', first: '2025-02-05', last: '2025-02-12' },
     ]);
+  });
+});
+
+test('a retry of MergeKnownExtensions after its commit changes nothing more', async () => {
+  const root = join(dir, 'retry');
+  cpSync(base, root, { recursive: true });
+  await withLakeAt(root, async (lake) => {
+    // The execution stops as it enters RecordRun: MergeKnownExtensions committed, its answer unused.
+    const stopped = await runFile(lake, withNewAgent, { key: 'in/day.csv', interruptAt: 'RecordRun' })
+      .then(() => undefined)
+      .catch((error: unknown) => error);
+    expect(stopped).toBeInstanceOf(ExecutionAbortedError);
+    const [running] = await lake.query(`select run_id from pipeline_runs where status = 'RUNNING'`);
+    const known = `select extension, cast(first_day as varchar) as first, cast(last_day as varchar) as last
+       from ${KNOWN_EXTENSIONS.name} order by extension`;
+    const expected = [
+      { extension: '200', first: '2025-01-27', last: DAY },
+      { extension: '300', first: '2025-02-05', last: '2025-02-12' },
+      { extension: '400', first: DAY, last: DAY },
+    ];
+    expect(await lake.query(known)).toEqual(expected);
+    // What a Step Functions retry sends: the same text again.
+    await lake.query(
+      renderSql(readSql('pipeline/05_merge_known_extensions.sql'), { run_id: String(running?.run_id) }),
+    );
+    expect(await lake.query(known)).toEqual(expected);
   });
 });

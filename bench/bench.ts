@@ -77,7 +77,7 @@ async function loadDaily(lakeDir: string, csvs: string[]): Promise<{ detail: str
 
 /**
  * The generated history cut into one file per day of `Done On` (the export's M/D/YYYY), in date order:
- * so the lake holds a run, a loaded day and source extents per day, as a center's lake does.
+ * so the lake holds a run, a loaded day and a day's event extents per day, as a center's lake does.
  */
 function splitByDay(csv: string, dir: string): string[] {
   const [header = '', ...rows] = readFileSync(csv, 'utf8').trimEnd().split('\n');
