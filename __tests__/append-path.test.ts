@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runDayValues } from '../handlers/run-failed/backstop';
 import type { Lake } from '../local/lake';
 import { closeInterruptedRuns, runFile } from '../local/runner';
 import { ExecutionAbortedError } from '../local/step-functions';
 import { normalizeSql, renderSql } from '../workflow/sql-template';
-import { PIPELINE_STEPS, readSql, UNDO_STEPS } from '../workflow/steps';
+import { PIPELINE_STEPS, RUN_DAYS, readSql, UNDO_STEPS } from '../workflow/steps';
 import { dataExports, removeDir, tempDir, withLakeAt, writeCsv } from './support/lake';
 
 /**
@@ -198,14 +199,15 @@ test('a retry of AppendIntervals after its commit inserts nothing more', async (
     expect(appended).toBeGreaterThan(10);
 
     // What a Step Functions retry sends: the same text again.
-    const retry = await lake.query(renderSql(readSql('pipeline/03_append_intervals.sql'), { run_id: runId }));
+    const values = await runDayValues(lake, readSql(RUN_DAYS.file), runId);
+    const retry = await lake.query(renderSql(readSql('pipeline/03_append_intervals.sql'), values));
     expect(Number(retry[0]?.Count)).toBe(0);
     expect(await rowsOf(lake)).toBe(appended);
     expect(await duplicateKeys(lake)).toBe(0);
 
     // The rest of the run, as the state machine would go on after the retry: the clean result.
     for (const step of PIPELINE_STEPS.slice(3)) {
-      await lake.query(renderSql(readSql(step.file), { run_id: runId }));
+      await lake.query(renderSql(readSql(step.file), values));
     }
     const [row] = await lake.query('select status, intervals_touched from pipeline_runs where run_id = ?', [
       runId,

@@ -19,6 +19,7 @@ import {
   statusCommand,
 } from '../cli/ops/commands';
 import { LocalTarget } from '../cli/ops/local-target';
+import { runDayValues } from '../handlers/run-failed/backstop';
 import { Lake } from '../local/lake';
 import {
   closeInterruptedRuns,
@@ -29,7 +30,7 @@ import {
   successPath,
 } from '../local/runner';
 import { renderSql } from '../workflow/sql-template';
-import { readSql, UNDO_STEPS } from '../workflow/steps';
+import { RUN_DAYS, readSql, UNDO_STEPS } from '../workflow/steps';
 import {
   canRunAsAnotherUser,
   captureIo,
@@ -184,9 +185,8 @@ describe('a run killed part-way (items 1 and 13)', () => {
       expect(await dataExports(lake)).toEqual(beforeSecond);
       // As if the process died after RecordFailedRun, before the undo steps: the run's merges stand.
       await lake.query(`update pipeline_runs set status = 'RUNNING' where run_id = ?`, [failed.runId]);
-      for (const step of UNDO_STEPS) {
-        await lake.query(renderSql(readSql(step.file), { run_id: failed.runId }));
-      }
+      const values = await runDayValues(lake, readSql(RUN_DAYS.file), failed.runId);
+      for (const step of UNDO_STEPS) await lake.query(renderSql(readSql(step.file), values));
       await lake.query(`update pipeline_runs set status = 'FAILED' where run_id = ?`, [failed.runId]);
       expect(await dataExports(lake)).toEqual(withSecond);
 

@@ -17,7 +17,7 @@ import {
   MAX_ROUNDS_PER_EXECUTION,
   maintenanceMessage,
 } from '../workflow/drain-definition';
-import { FAILED_RUN_FILE, readSql, UNDO_STEPS } from '../workflow/steps';
+import { FAILED_RUN_FILE, RUN_DAYS, readSql, UNDO_STEPS } from '../workflow/steps';
 import { MANAGED_TABLES } from '../workflow/tables';
 import { DrainAccount } from './support/aws-twins/drain';
 import { TaskError } from './support/aws-twins/errors';
@@ -65,7 +65,7 @@ async function account(
     return {
       engine: new StrictAthenaEngine(lake),
       recordSql: readSql(FAILED_RUN_FILE),
-      undoSql: UNDO_STEPS.map((step) => readSql(step.file)),
+      undoSql: { runDays: readSql(RUN_DAYS.file), steps: UNDO_STEPS.map((step) => readSql(step.file)) },
       describe: async (arn) => {
         const described = await (world as DrainAccount).stepFunctions.describeExecution({
           ExecutionArn: arn,

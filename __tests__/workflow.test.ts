@@ -1,4 +1,5 @@
 import aslValidator from 'asl-validator';
+import { runDayValues } from '../handlers/run-failed/backstop';
 import { localDefinition } from '../local/runner';
 import { StateMachine, type StateMachineDefinition } from '../local/step-functions';
 import { checkPutEvents, checkStartJobRun, checkStartQueryExecution } from '../local/strict-twin';
@@ -13,10 +14,19 @@ import {
   LOAD_STATE,
   RECORD_FAILED_STATE,
   SUCCEED_STATE,
+  undoState,
 } from '../workflow/definition';
 import { normalizeSql, renderSql, templateParameters } from '../workflow/sql-template';
-import { PIPELINE_STEPS, readSql, START_STEP, UNDO_STEPS } from '../workflow/steps';
+import {
+  GET_RUN_DAYS_STATE,
+  PIPELINE_STEPS,
+  RUN_DAYS,
+  readSql,
+  START_STEP,
+  UNDO_STEPS,
+} from '../workflow/steps';
 import { ingest, withLake, writeCsv } from './support/lake';
+import { SAMPLE_RUN_DAYS, sampleAnswer } from './support/sample-answers';
 
 const resources = {
   glueJobName: 'agent-etl-dev-csv-to-parquet',
@@ -30,7 +40,21 @@ const resources = {
 const definition = buildDefinition(resources);
 type State = Record<string, unknown> & { Type: string; Next?: string; Catch?: { Next: string }[] };
 const states = definition.States as Record<string, State>;
-const TASKS = [START_STEP.state, LOAD_STATE, ...PIPELINE_STEPS.map((s) => s.state), EMIT_SUCCEEDED_STATE];
+const [FIND_WINDOWS, ...AFTER_WINDOWS] = PIPELINE_STEPS.map((s) => s.state);
+const TASKS = [
+  START_STEP.state,
+  LOAD_STATE,
+  FIND_WINDOWS ?? '',
+  RUN_DAYS.state,
+  GET_RUN_DAYS_STATE,
+  ...AFTER_WINDOWS,
+  EMIT_SUCCEEDED_STATE,
+];
+const UNDO_PATH = [
+  undoState(RUN_DAYS.state),
+  undoState(GET_RUN_DAYS_STATE),
+  ...UNDO_STEPS.map((s) => s.state),
+];
 
 describe('the state machine definition', () => {
   test('is valid Amazon States Language', () => {
@@ -63,8 +87,8 @@ describe('the state machine definition', () => {
     const branch: string[] = [];
     for (let name: string | undefined = RECORD_FAILED_STATE; name; name = states[name]?.Next)
       branch.push(name);
-    expect(branch).toEqual([RECORD_FAILED_STATE, ...UNDO_STEPS.map((s) => s.state), FAIL_STATE]);
-    for (const name of [RECORD_FAILED_STATE, ...UNDO_STEPS.map((s) => s.state)]) {
+    expect(branch).toEqual([RECORD_FAILED_STATE, ...UNDO_PATH, FAIL_STATE]);
+    for (const name of [RECORD_FAILED_STATE, ...UNDO_PATH]) {
       expect(states[name]?.Catch?.map((c) => c.Next)).toEqual([FAIL_STATE]);
     }
   });
@@ -140,7 +164,7 @@ describe('every request the state machine can send passes the strict twin', () =
       handlers[name] = async (input) => {
         requests.push({ state: name, input });
         if (name === failIn) throw Object.assign(new Error(cause), { name: 'States.TaskFailed' });
-        return {};
+        return sampleAnswer(states[name]?.Resource);
       };
     }
     const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
@@ -192,6 +216,39 @@ describe('every request the state machine can send passes the strict twin', () =
     };
     expect(failure.Payload.state).toBe('MergeIntervals');
     expect(failure.Payload.cause).toBe(cause);
+  });
+
+  test('every step that takes the run days, on both paths, gets those GetRunDays read back', async () => {
+    const decoded = (text: string) =>
+      [...text.matchAll(/from_base64\('([^']*)'\)/g)].map((m) =>
+        Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+      );
+    for (const failIn of [undefined, 'MergeWeeklySummary']) {
+      const requests = await execute(failIn);
+      const taking = requests.filter(({ state }) => {
+        const file = [...PIPELINE_STEPS, ...UNDO_STEPS].find((step) => step.state === state)?.file;
+        return file !== undefined && templateParameters(readSql(file)).includes('first_day');
+      });
+      // (a failed state is retried: each try sends the same text)
+      expect([...new Set(taking.map((r) => r.state))]).toEqual(
+        failIn
+          ? [
+              'MergeIntervals',
+              'AppendIntervals',
+              'MergeWeeklySummary',
+              ...UNDO_STEPS.map((step) => step.state),
+            ]
+          : ['MergeIntervals', 'AppendIntervals', 'MergeWeeklySummary', 'RecordRun'],
+      );
+      for (const { input } of taking) {
+        const values = decoded((input as { QueryString: string }).QueryString);
+        expect(values).toContain(SAMPLE_RUN_DAYS.first_day);
+        expect(values).toContain(SAMPLE_RUN_DAYS.last_day);
+      }
+      // The undo path reads them again itself: a failure can come before the main path read them.
+      const found = requests.filter((r) => r.state.endsWith(RUN_DAYS.state)).map((r) => r.state);
+      expect(found).toEqual(failIn ? [RUN_DAYS.state, undoState(RUN_DAYS.state)] : [RUN_DAYS.state]);
+    }
   });
 });
 
@@ -270,6 +327,29 @@ describe('the strict Athena twin refuses what Athena refuses', () => {
       await expect(lake.query('select len(sequence(1, 10001, 1)) as n')).rejects.toThrow(
         /must not have more than 10000 entries/,
       );
+    });
+  });
+});
+
+describe('the run days query', () => {
+  test('gives both days for any run, an empty range for a run without windows, so GetRunDays never lacks a value', async () => {
+    await withLake(async (lake, dir) => {
+      const days = (runId: string) => runDayValues(lake, readSql(RUN_DAYS.file), runId);
+      await expect(days('no-such-run')).resolves.toEqual({
+        run_id: 'no-such-run',
+        first_day: '1970-01-02',
+        last_day: '1970-01-01',
+      });
+      // 09:00 on the 18th to the next event, 00:30 on the 20th: the span crosses a whole day.
+      const csv = writeCsv(dir, 'span.csv', [
+        '2024-11-18 09:00:00,901,ONLINE,',
+        '2024-11-20 00:30:00,901,LOGOUT,',
+      ]);
+      const [run] = await ingest(lake, csv);
+      await expect(days(run?.runId ?? '')).resolves.toMatchObject({
+        first_day: '2024-11-18',
+        last_day: '2024-11-20',
+      });
     });
   });
 });

@@ -4,8 +4,14 @@ import { basename, extname, join } from 'node:path';
 import { type Lake, silverTableDir, sqlLiteral } from '../local/lake';
 import { LOAD_STATE } from '../workflow/definition';
 import { normalizeSql } from '../workflow/sql-template';
-import { PIPELINE_STEPS, readSql, START_STEP } from '../workflow/steps';
-import { AGENT_INTERVALS, MANAGED_TABLES, SILVER_TABLES } from '../workflow/tables';
+import { PIPELINE_STEPS, RUN_DAYS, readSql, START_STEP } from '../workflow/steps';
+import {
+  AGENT_INTERVALS,
+  MANAGED_TABLES,
+  SILVER_TABLES,
+  type TableDefinition,
+  WEEKLY_SUMMARY,
+} from '../workflow/tables';
 
 /**
  * Where a read's bytes belong, for the target "one day into 90 days of history reads at most 1.2x the
@@ -47,6 +53,8 @@ export interface StepReads {
   readonly dayBytes: Record<string, number>;
   /** The gold part of dayBytes: bytes of each agent_intervals day partition read. */
   readonly goldDayBytes: Record<string, number>;
+  /** Bytes of each weekly_summary partition read, by week_start (a partition holds one week). */
+  readonly weekBytes: Record<string, number>;
   /** The run's own days (event dates it loaded). */
   ownDays: string[];
   /** The split per table (silver and warehouse tables by name). */
@@ -74,8 +82,12 @@ export interface SilverScan {
   readonly text: string;
 }
 
-/** A scan of agent_intervals, with the rows per day the table held when its statement ran. */
+/**
+ * A scan of a partitioned warehouse table (agent_intervals, weekly_summary: their `layout`), with the
+ * rows per day partition the table held when its statement ran.
+ */
 interface GoldScan {
+  readonly table: string;
   readonly filters: string;
   /** The columns the scan reads (its projections and filters name them). */
   readonly columns: readonly string[];
@@ -89,9 +101,24 @@ interface GoldScan {
 const SILVER_COLUMNS = [
   ...new Set(SILVER_TABLES.flatMap((t) => [...t.columns, ...t.partitionKeys].map((c) => c.name))),
 ];
-/** The column gold is partitioned on by day in AWS (Iceberg day() transform). */
-const GOLD_DAY_COLUMN = 'interval_start';
-const GOLD_COLUMNS = AGENT_INTERVALS.columns.map((c) => c.name);
+/** The warehouse tables partitioned by day in AWS (Iceberg day() transform of `layout.column`). */
+const PARTITIONED: ReadonlyMap<string, TableDefinition & { layout: { column: string } }> = new Map(
+  MANAGED_TABLES.flatMap((table) => {
+    if (!table.layout) return [];
+    if (table.layout.transform !== 'day')
+      throw new Error(
+        `bench/profile.ts bills day partitions only, not ${table.layout.transform}(${table.name})`,
+      );
+    return [[table.name, { ...table, layout: table.layout }] as const];
+  }),
+);
+const dayColumn = (table: string) => PARTITIONED.get(table)?.layout.column ?? '';
+const columnsOf = (table: string) => PARTITIONED.get(table)?.columns.map((c) => c.name) ?? [];
+/** A weekly_summary partition holds one week (week_start is a Monday): it belongs to the days of its week. */
+const PARTITION_DAYS: Readonly<Record<string, number>> = {
+  [WEEKLY_SUMMARY.name]: 7,
+  [AGENT_INTERVALS.name]: 1,
+};
 /** The columns of `names` a profile node's text names. */
 const named = (names: readonly string[], text: string) =>
   names.filter((c) => new RegExp(`\\b${c}\\b`).test(text));
@@ -129,11 +156,12 @@ function collect(
     // are its own work, not Athena's.
     if (catalog === warehouse)
       tableRows[table] = (tableRows[table] ?? 0) + Number(node.operator_rows_scanned ?? 0);
-    if (catalog === warehouse && table === AGENT_INTERVALS.name) {
-      const columns = named(GOLD_COLUMNS, JSON.stringify(info));
+    if (catalog === warehouse && PARTITIONED.has(table)) {
+      const columns = named(columnsOf(table), JSON.stringify(info));
       found.gold.push({
+        table,
         filters: filterText(info),
-        columns: columns.length > 0 ? columns : GOLD_COLUMNS,
+        columns: columns.length > 0 ? columns : columnsOf(table),
         emitted: Number(node.operator_cardinality ?? 0),
         scanned: Number(node.operator_rows_scanned ?? 0),
       });
@@ -209,11 +237,11 @@ interface Sizes {
   /** Column-chunk bytes per row of each warehouse table, written as one Parquet file. */
   readonly rowBytes: Record<string, number>;
   /**
-   * Column-chunk bytes per row of each column of each gold day partition (agent_intervals written as
-   * Parquet partitioned by day of interval_start), and of the whole table for a day gone by the end.
+   * Per partitioned table: column-chunk bytes per row of each column of each day partition (written as
+   * Parquet partitioned by day of its layout column), and of the whole table for a day gone by the end.
    */
-  readonly goldDay: Map<string, Map<string, number>>;
-  readonly goldAll: Map<string, number>;
+  readonly goldDay: Map<string, Map<string, Map<string, number>>>;
+  readonly goldAll: Map<string, Map<string, number>>;
 }
 
 /** Sums compressed column-chunk bytes per (file, column) of the Parquet files a glob matches. */
@@ -237,7 +265,11 @@ async function columnChunks(
  * day (of `goldDays`, the days the scans read) to a file of its own in interval order, as the merge
  * writes them: DuckDB's own row order depends on its threads, and the bytes must not.
  */
-async function sizes(lake: Lake, tables: readonly string[], goldDays: readonly string[]): Promise<Sizes> {
+async function sizes(
+  lake: Lake,
+  tables: readonly string[],
+  goldDays: ReadonlyMap<string, readonly string[]>,
+): Promise<Sizes> {
   const fileColumns = new Map<string, Map<string, number>>();
   for (const table of SILVER_TABLES) {
     for (const chunk of await columnChunks(
@@ -251,8 +283,8 @@ async function sizes(lake: Lake, tables: readonly string[], goldDays: readonly s
   }
   const scratch = mkdtempSync(join(tmpdir(), 'agent-etl-sizes-'));
   const rowBytes: Record<string, number> = {};
-  const goldDay = new Map<string, Map<string, number>>();
-  const goldAll = new Map<string, number>();
+  const goldDay = new Map<string, Map<string, Map<string, number>>>();
+  const goldAll = new Map<string, Map<string, number>>();
   // Column-chunk bytes per row of each column of what `select` returns, written as one Parquet file.
   const perRow = async (name: string, select: string): Promise<Map<string, number> | undefined> => {
     const [count] = await lake.query(`select count(*) as n from (${select})`);
@@ -271,16 +303,21 @@ async function sizes(lake: Lake, tables: readonly string[], goldDays: readonly s
       const columns = await perRow(name, `select * from ${name} order by ${order}`);
       if (!columns) continue;
       rowBytes[name] = [...columns.values()].reduce((sum, n) => sum + n, 0);
-      if (name === AGENT_INTERVALS.name) for (const [c, n] of columns) goldAll.set(c, n);
+      if (PARTITIONED.has(name)) goldAll.set(name, columns);
     }
-    for (const day of goldDays) {
-      const columns = await perRow(
-        `gold-${day}`,
-        `select * from ${AGENT_INTERVALS.name}
-         where ${GOLD_DAY_COLUMN} >= date '${day}' and ${GOLD_DAY_COLUMN} < date '${day}' + interval 1 day
-         order by ${GOLD_DAY_COLUMN}, extension`,
-      );
-      if (columns) goldDay.set(day, columns);
+    for (const [table, days] of goldDays) {
+      const column = dayColumn(table);
+      const byDay = new Map<string, Map<string, number>>();
+      for (const day of days) {
+        const columns = await perRow(
+          `${table}-${day}`,
+          `select * from ${table}
+           where ${column} >= date '${day}' and ${column} < date '${day}' + interval 1 day
+           order by ${column}, extension`,
+        );
+        if (columns) byDay.set(day, columns);
+      }
+      goldDay.set(table, byDay);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -348,9 +385,10 @@ function silverReads(
 }
 
 /**
- * Gold agent_intervals by day. Locally it is one DuckDB table, whose scans read whole row groups of
+ * Gold by day partition (agent_intervals by day of interval_start, weekly_summary by week_start, one
+ * partition a week). Locally each is one DuckDB table, whose scans read whole row groups of
  * 122,880 rows (operator_rows_scanned), an artifact of the local layout; in AWS it is partitioned by
- * day(interval_start) and a scan reads the day partitions its interval_start predicate keeps. So a scan
+ * day() of that column and a scan reads the day partitions its predicate on the column keeps. So a scan
  * is billed the rows of each day its filters' range covers (dayBounds), counted in the table as it
  * stood when the statement ran (counted just before each statement), times the Parquet column-chunk
  * bytes per row of the columns it reads, in that day's partition. Exact per day by construction; it is
@@ -362,22 +400,23 @@ function goldReads(
   scan: GoldScan,
   size: Sizes,
 ): { byDay: Map<string, number>; notByDay: number; verified: boolean } {
-  const bounds = dayBounds(scan.filters, GOLD_DAY_COLUMN);
+  const bounds = dayBounds(scan.filters, dayColumn(scan.table));
   const byDay = new Map<string, number>();
+  const all = size.goldAll.get(scan.table) ?? new Map<string, number>();
   // A scan with no filter that DuckDB stopped before the table's end (the probe side of a join whose
   // other side held few rows or none, as AppendIntervals' read when few windows or none are its own):
   // its days are not in the profile, so it is billed the rows DuckDB read, not by day. In Athena the
   // join's dynamic filter bounds it (https://trino.io/docs/current/admin/dynamic-filtering.html).
   const tableRows = [...scan.dayRows.values()].reduce((sum, rows) => sum + rows, 0);
   if (scan.filters === '' && scan.scanned < tableRows) {
-    const perRow = scan.columns.reduce((sum, c) => sum + (size.goldAll.get(c) ?? 0), 0);
+    const perRow = scan.columns.reduce((sum, c) => sum + (all.get(c) ?? 0), 0);
     return { byDay, notByDay: scan.scanned * perRow, verified: scan.emitted <= scan.scanned };
   }
   let kept = 0;
   for (const [day, rows] of scan.dayRows) {
     if (!keeps(bounds, day)) continue;
     kept += rows;
-    const perRow = size.goldDay.get(day) ?? size.goldAll;
+    const perRow = size.goldDay.get(scan.table)?.get(day) ?? all;
     byDay.set(day, rows * scan.columns.reduce((sum, c) => sum + (perRow.get(c) ?? 0), 0));
   }
   return { byDay, notByDay: 0, verified: scan.emitted <= kept };
@@ -396,7 +435,7 @@ export async function profileSteps(
 ): Promise<{ finish: (runId: string) => Promise<StepReads[]> }> {
   // The state machine runs each file as rendered text: normalized, with base64 values filled in, so a
   // step is known by its text up to the first value.
-  const stepPrefixes = [START_STEP, ...PIPELINE_STEPS].map(
+  const stepPrefixes = [START_STEP, RUN_DAYS, ...PIPELINE_STEPS].map(
     (step) => [normalizeSql(readSql(step.file)).split('{')[0] ?? '', step.state] as const,
   );
   const stepOf = (sql: string) => stepPrefixes.find(([prefix]) => sql.startsWith(prefix))?.[1];
@@ -407,19 +446,23 @@ export async function profileSteps(
   // DuckDB names the tables of the lake's database file by the file's name.
   const warehouse = basename(lake.paths.warehouse, extname(lake.paths.warehouse));
   let current = LOAD_STATE;
-  let dayRows = new Map<string, number>();
+  let dayRows = new Map<string, ReadonlyMap<string, number>>();
   await lake.exec(`pragma enable_profiling = 'json'`);
   await lake.exec(`pragma profiling_output = ${sqlLiteral(profileFile)}`);
   const query = lake.query.bind(lake);
   const exec = lake.exec.bind(lake);
-  // Rows per day of gold as the next statement will find them (this query's own profile is discarded).
+  // Rows per day partition of gold as the next statement will find them (these queries' own profiles
+  // are discarded).
   const countGoldDays = async () => {
-    const rows = await query(
-      `select cast(cast(${GOLD_DAY_COLUMN} as date) as varchar) as day, count(*) as n
-       from ${AGENT_INTERVALS.name} group by all`,
-    );
-    rmSync(profileFile, { force: true });
-    dayRows = new Map(rows.map((r) => [String(r.day), Number(r.n)]));
+    dayRows = new Map();
+    for (const table of PARTITIONED.keys()) {
+      const rows = await query(
+        `select cast(cast(${dayColumn(table)} as date) as varchar) as day, count(*) as n
+         from ${table} group by all`,
+      );
+      rmSync(profileFile, { force: true });
+      dayRows.set(table, new Map(rows.map((r) => [String(r.day), Number(r.n)])));
+    }
   };
   const record = () => {
     let profile: ProfileNode;
@@ -443,6 +486,7 @@ export async function profileSteps(
           split: { own: 0, neighbour: 0, other: 0 },
           dayBytes: {},
           goldDayBytes: {},
+          weekBytes: {},
           ownDays: [],
           tableSplit: {},
           unverified: 0,
@@ -458,7 +502,7 @@ export async function profileSteps(
     const found = { silver: [] as SilverScan[], gold: [] as Omit<GoldScan, 'dayRows'>[] };
     collect(profile, warehouse, found, entry.reads.tableRows);
     entry.silver.push(...found.silver);
-    entry.gold.push(...found.gold.map((g) => ({ ...g, dayRows })));
+    entry.gold.push(...found.gold.map((g) => ({ ...g, dayRows: dayRows.get(g.table) ?? new Map() })));
   };
   lake.query = async (sql, parameters) => {
     current = stepOf(sql) ?? current;
@@ -479,19 +523,24 @@ export async function profileSteps(
       lake.query = query;
       lake.exec = exec;
       await exec('pragma disable_profiling');
-      const goldDays = new Set(
-        [...steps.values()].flatMap(({ gold }) =>
-          gold.flatMap((scan) => {
-            const bounds = dayBounds(scan.filters, GOLD_DAY_COLUMN);
-            return [...scan.dayRows.keys()].filter((day) => keeps(bounds, day));
-          }),
-        ),
-      );
+      const goldDays = new Map<string, Set<string>>();
+      for (const { gold } of steps.values()) {
+        for (const scan of gold) {
+          const bounds = dayBounds(scan.filters, dayColumn(scan.table));
+          const days = goldDays.get(scan.table) ?? new Set<string>();
+          for (const day of scan.dayRows.keys()) if (keeps(bounds, day)) days.add(day);
+          goldDays.set(scan.table, days);
+        }
+      }
       const scanned = new Set([
-        AGENT_INTERVALS.name,
+        ...PARTITIONED.keys(),
         ...[...steps.values()].flatMap((e) => Object.keys(e.reads.tableRows)),
       ]);
-      const size = await sizes(lake, [...scanned], [...goldDays].sort());
+      const size = await sizes(
+        lake,
+        [...scanned],
+        new Map([...goldDays].map(([table, days]) => [table, [...days].sort()])),
+      );
       const ownDays = (
         await query(
           'select distinct cast(event_date as varchar) as day from agent_events where run_id = ? order by day',
@@ -502,12 +551,19 @@ export async function profileSteps(
       const tableDirs = SILVER_TABLES.map((t) => `${silverTableDir(lake.paths, t)}/`);
       return [...steps.values()].map(({ reads, silver, gold }) => {
         reads.ownDays = ownDays;
+        // A partition is the run's own when it holds one of the run's days (a weekly_summary partition
+        // holds its week's), a neighbour's otherwise.
+        const isOwn = (day: string, table: string) =>
+          Array.from({ length: PARTITION_DAYS[table] ?? 1 }, (_, i) => shiftDay(day, i)).some((d) =>
+            own.has(d),
+          );
         const byDay = (day: string | undefined, bytes: number, table: string) => {
-          const part = day === undefined ? 'other' : own.has(day) ? 'own' : 'neighbour';
+          const part = day === undefined ? 'other' : isOwn(day, table) ? 'own' : 'neighbour';
           reads.split[part] += bytes;
           reads.tableSplit[table] ??= { own: 0, neighbour: 0, other: 0 };
           reads.tableSplit[table][part] += bytes;
-          if (day !== undefined) reads.dayBytes[day] = (reads.dayBytes[day] ?? 0) + bytes;
+          if (day !== undefined && (PARTITION_DAYS[table] ?? 1) === 1)
+            reads.dayBytes[day] = (reads.dayBytes[day] ?? 0) + bytes;
         };
         for (const scan of silver) {
           const { byFile, verified } = silverReads(scan, size.fileColumns, tableDirs);
@@ -523,15 +579,18 @@ export async function profileSteps(
           const { byDay: days, notByDay, verified } = goldReads(scan, size);
           if (!verified) reads.unverified += 1;
           reads.tableBytes += notByDay;
-          byDay(undefined, notByDay, AGENT_INTERVALS.name);
+          byDay(undefined, notByDay, scan.table);
           for (const [day, bytes] of days) {
             reads.tableBytes += bytes;
-            reads.goldDayBytes[day] = (reads.goldDayBytes[day] ?? 0) + bytes;
-            byDay(day, bytes, AGENT_INTERVALS.name);
+            if (scan.table === AGENT_INTERVALS.name)
+              reads.goldDayBytes[day] = (reads.goldDayBytes[day] ?? 0) + bytes;
+            if (scan.table === WEEKLY_SUMMARY.name)
+              reads.weekBytes[day] = (reads.weekBytes[day] ?? 0) + bytes;
+            byDay(day, bytes, scan.table);
           }
         }
         for (const [table, rows] of Object.entries(reads.tableRows)) {
-          if (table === AGENT_INTERVALS.name) continue;
+          if (PARTITIONED.has(table)) continue;
           const bytes = rows * (size.rowBytes[table] ?? 0);
           reads.tableBytes += bytes;
           byDay(undefined, bytes, table);

@@ -12,7 +12,12 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { CompletionDetail } from '../handlers/check-summary/events';
-import { type EndedExecution, handleEndedExecution } from '../handlers/run-failed/backstop';
+import {
+  type EndedExecution,
+  handleEndedExecution,
+  type UndoSql,
+  undoRun,
+} from '../handlers/run-failed/backstop';
 import { caughtFailure } from '../handlers/run-failed/events';
 import { recordFailedRun } from '../handlers/run-failed/record';
 import {
@@ -25,14 +30,28 @@ import {
   GLUE_JOB_ARGUMENTS,
   LOAD_STATE,
   RECORD_FAILED_STATE,
+  undoState,
   type WorkflowResources,
 } from '../workflow/definition';
-import { renderSql } from '../workflow/sql-template';
-import { FAILED_RUN_FILE, PIPELINE_STEPS, readSql, START_STEP, UNDO_STEPS } from '../workflow/steps';
+import {
+  FAILED_RUN_FILE,
+  GET_RUN_DAYS_STATE,
+  PIPELINE_STEPS,
+  RUN_DAYS,
+  readSql,
+  START_STEP,
+  UNDO_STEPS,
+} from '../workflow/steps';
 import type { Lake } from './lake';
 import { loadBronzeObject } from './loader';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from './step-functions';
-import { checkPutEvents, checkStartJobRun, type PutEventsEntry, StrictAthenaEngine } from './strict-twin';
+import {
+  athenaResultSet,
+  checkPutEvents,
+  checkStartJobRun,
+  type PutEventsEntry,
+  StrictAthenaEngine,
+} from './strict-twin';
 
 /** What the local "account" calls its resources; only names, nothing is looked up. */
 export const LOCAL_RESOURCES: WorkflowResources = {
@@ -112,9 +131,22 @@ function stateMachine(): StateMachine {
   return cachedMachine;
 }
 
-/** States of the successful path, in order: what a progress bar counts. */
+/** States of the successful path, in order, as the definition chains them: what a progress bar counts. */
 export function successPath(): string[] {
-  return [START_STEP.state, LOAD_STATE, ...PIPELINE_STEPS.map((step) => step.state), EMIT_SUCCEEDED_STATE];
+  const states = definition().States;
+  const path: string[] = [];
+  let name: unknown = definition().StartAt;
+  while (typeof name === 'string' && !path.includes(name)) {
+    path.push(name);
+    if (name === EMIT_SUCCEEDED_STATE) break;
+    name = states[name]?.Next;
+  }
+  return path;
+}
+
+/** The undo statements as the local engine runs them: the run's days, then UNDO_STEPS. */
+function undoSql(): UndoSql {
+  return { runDays: readSql(RUN_DAYS.file), steps: UNDO_STEPS.map((step) => readSql(step.file)) };
 }
 
 function newRunId(now: Date): string {
@@ -276,7 +308,7 @@ export async function closeInterruptedRuns(lake: Lake): Promise<ClosedRun[]> {
     if (row.status === 'RUNNING') {
       await recordFailedRun(engine, recordSql, { ...ended, error: ended.error ?? 'Interrupted' });
     }
-    for (const step of UNDO_STEPS) await engine.query(renderSql(readSql(step.file), { run_id: runId }));
+    await undoRun(engine, undoSql(), runId);
     if (row.status === 'RUNNING') {
       await handleEndedExecution(
         {
@@ -321,10 +353,20 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
       if (entry.Source === COMPLETION_EVENT.source) completion = entry.Detail as CompletionDetail;
     }
   };
+  // Each query's rows, by execution id, for GetQueryResults (athena:getQueryResults).
+  const results = new Map<string, Awaited<ReturnType<typeof engine.query>>>();
   const athena: TaskHandler = async (input) => {
     const { QueryString } = input as { QueryString: string };
-    await engine.query(QueryString);
-    return { QueryExecution: { Status: { State: 'SUCCEEDED' } } };
+    const rows = await engine.query(QueryString);
+    const id = randomUUID();
+    results.set(id, rows);
+    return { QueryExecution: { QueryExecutionId: id, Status: { State: 'SUCCEEDED' } } };
+  };
+  const queryResults: TaskHandler = async (input) => {
+    const { QueryExecutionId } = input as { QueryExecutionId: string };
+    const rows = results.get(QueryExecutionId);
+    if (!rows) throw new Error(`Athena: no query execution ${QueryExecutionId}`);
+    return athenaResultSet(rows);
   };
   const handlers: Record<string, TaskHandler> = {
     [LOAD_STATE]: async (input) => {
@@ -375,6 +417,8 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
     },
   };
   for (const step of [START_STEP, ...PIPELINE_STEPS, ...UNDO_STEPS]) handlers[step.state] = athena;
+  for (const state of [RUN_DAYS.state, undoState(RUN_DAYS.state)]) handlers[state] = athena;
+  for (const state of [GET_RUN_DAYS_STATE, undoState(GET_RUN_DAYS_STATE)]) handlers[state] = queryResults;
   for (const [state, handler] of Object.entries(handlers)) handlers[state] = withFault(state, handler);
   const failed = async (ended: EndedExecution): Promise<FileRun> => {
     await handleEndedExecution(

@@ -190,3 +190,37 @@ export function checkPutEvents(entries: readonly PutEventsEntry[]): void {
     }
   }
 }
+
+/** GetQueryResults returns at most 1,000 rows a page, a SELECT's column names as the first
+ * (https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html, MaxResults). */
+export const MAX_RESULT_ROWS = 1_000;
+
+/**
+ * A SELECT's rows as GetQueryResults gives them (the first page): the column names as the first row,
+ * then every value as text in VarCharValue, a null as a datum without one. A state that reads a row by
+ * JSONPath (`$.ResultSet.Rows[1].Data[0].VarCharValue`) then fails here where it would fail in AWS.
+ */
+export function athenaResultSet(rows: readonly QueryRow[]): {
+  ResultSet: {
+    Rows: { Data: { VarCharValue?: string }[] }[];
+    ResultSetMetadata: { ColumnInfo: { Name: string }[] };
+  };
+  NextToken?: string;
+} {
+  const columns = Object.keys(rows[0] ?? {});
+  const page = rows.slice(0, MAX_RESULT_ROWS - 1);
+  return {
+    ResultSet: {
+      Rows: [
+        { Data: columns.map((name) => ({ VarCharValue: name })) },
+        ...page.map((row) => ({
+          Data: columns.map((name) =>
+            row[name] === null || row[name] === undefined ? {} : { VarCharValue: String(row[name]) },
+          ),
+        })),
+      ],
+      ResultSetMetadata: { ColumnInfo: columns.map((name) => ({ Name: name })) },
+    },
+    ...(rows.length > page.length ? { NextToken: 'page-2' } : {}),
+  };
+}

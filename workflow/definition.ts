@@ -1,5 +1,14 @@
-import { queryStringExpression } from './sql-template';
-import { PIPELINE_STEPS, readSql, type SqlStep, START_STEP, type StepParameter, UNDO_STEPS } from './steps';
+import { queryStringExpression, templateParameters } from './sql-template';
+import {
+  GET_RUN_DAYS_STATE,
+  PIPELINE_STEPS,
+  RUN_DAYS,
+  readSql,
+  type SqlStep,
+  START_STEP,
+  type StepParameter,
+  UNDO_STEPS,
+} from './steps';
 
 /** Names of the resources the state machine calls; the stacks pass the real ones, the local runner its own. */
 export interface WorkflowResources {
@@ -46,6 +55,7 @@ export interface AslDefinition {
 }
 
 const ATHENA_QUERY = 'arn:aws:states:::athena:startQueryExecution.sync';
+const ATHENA_RESULTS = 'arn:aws:states:::athena:getQueryResults';
 const GLUE_JOB = 'arn:aws:states:::glue:startJobRun.sync';
 const PUT_EVENTS = 'arn:aws:states:::events:putEvents';
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
@@ -69,6 +79,9 @@ export const LAMBDA_RETRY = [
   },
 ];
 
+/** Where the run's days (sql/pipeline/run_days.sql, read back by GetRunDays) sit in the state's data. */
+const RUN_DAYS_PATH = 'runDays';
+
 /**
  * The base64 of each value a SQL file takes, made by the state machine's own intrinsics. Input:
  * `{bucket, key, etag}`. States.Base64Encode takes at most 10,000 characters
@@ -81,6 +94,8 @@ const PARAMETER_EXPRESSIONS: Readonly<Partial<Record<StepParameter, string>>> = 
   started_at: 'States.Base64Encode($$.Execution.StartTime)',
   source_object: "States.Base64Encode(States.Format('{}/{}', $.bucket, $.key))",
   source_etag: 'States.Base64Encode($.etag)',
+  first_day: `States.Base64Encode($.${RUN_DAYS_PATH}.first_day)`,
+  last_day: `States.Base64Encode($.${RUN_DAYS_PATH}.last_day)`,
 };
 
 const ATHENA_RETRY = [
@@ -103,6 +118,50 @@ const ATHENA_RETRY = [
     JitterStrategy: 'FULL',
   },
 ];
+
+/** The undo path's own pair of run-days states (a failure can come before the main path's ran). */
+export function undoState(state: string): string {
+  return `Undo${state}`;
+}
+
+/**
+ * RUN_DAYS's query, then its one row read back into `$.runDays` ({first_day, last_day}, text) for the
+ * steps after it. Athena returns a SELECT's column names as its first row
+ * (https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html); the file
+ * always returns both values, because a null has no VarCharValue and the path would then fail the
+ * execution with States.Runtime, which no Catch takes.
+ */
+function runDaysStates(
+  resources: WorkflowResources,
+  names: { readonly find: string; readonly get: string },
+  next: string,
+): Record<string, AslState> {
+  return {
+    [names.find]: {
+      ...athenaTask(RUN_DAYS, resources, names.get),
+      ResultSelector: { 'QueryExecutionId.$': '$.QueryExecution.QueryExecutionId' },
+      ResultPath: `$.${RUN_DAYS_PATH}Query`,
+    },
+    [names.get]: {
+      Type: 'Task',
+      Comment: `The row of sql/${RUN_DAYS.file}`,
+      Resource: ATHENA_RESULTS,
+      Parameters: { 'QueryExecutionId.$': `$.${RUN_DAYS_PATH}Query.QueryExecutionId` },
+      ResultSelector: {
+        'first_day.$': '$.ResultSet.Rows[1].Data[0].VarCharValue',
+        'last_day.$': '$.ResultSet.Rows[1].Data[1].VarCharValue',
+      },
+      ResultPath: `$.${RUN_DAYS_PATH}`,
+      Retry: ATHENA_RETRY,
+      Next: next,
+    },
+  };
+}
+
+/** Whether a step's text takes the run's days (then RUN_DAYS must have run before it). */
+function takesRunDays(step: SqlStep): boolean {
+  return templateParameters(readSql(step.file)).some((name) => name === 'first_day' || name === 'last_day');
+}
 
 function catchInto(state: string): AslState[] {
   return [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: failedAt(state) }];
@@ -172,10 +231,20 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
   };
   caught.push(LOAD_STATE);
 
+  // The run's days are read once, just before the first step that takes them.
+  const daysBefore = PIPELINE_STEPS.findIndex(takesRunDays);
   PIPELINE_STEPS.forEach((step, index) => {
-    const next = PIPELINE_STEPS[index + 1]?.state ?? EMIT_SUCCEEDED_STATE;
+    const following = PIPELINE_STEPS[index + 1];
+    const next = index + 1 === daysBefore ? RUN_DAYS.state : (following?.state ?? EMIT_SUCCEEDED_STATE);
     states[step.state] = athenaTask(step, resources, next);
     caught.push(step.state);
+    if (index + 1 === daysBefore && following) {
+      Object.assign(
+        states,
+        runDaysStates(resources, { find: RUN_DAYS.state, get: GET_RUN_DAYS_STATE }, following.state),
+      );
+      caught.push(RUN_DAYS.state, GET_RUN_DAYS_STATE);
+    }
   });
 
   const completionDetail = {
@@ -265,7 +334,9 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
     };
   }
 
-  const firstUndo = UNDO_STEPS[0]?.state ?? FAIL_STATE;
+  const undoDays = { find: undoState(RUN_DAYS.state), get: undoState(GET_RUN_DAYS_STATE) };
+  const undoDaysBefore = UNDO_STEPS.findIndex(takesRunDays);
+  const firstUndo = undoDaysBefore === 0 ? undoDays.find : (UNDO_STEPS[0]?.state ?? FAIL_STATE);
   // Nothing in the failure branch may hide the failure: each of its states is caught into the Fail state.
   const onward = (key: string) => [{ ErrorEquals: ['States.ALL'], ResultPath: `$.${key}`, Next: FAIL_STATE }];
   states[RECORD_FAILED_STATE] = {
@@ -293,11 +364,15 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
     Next: firstUndo,
   };
   UNDO_STEPS.forEach((step, index) => {
-    states[step.state] = {
-      ...athenaTask(step, resources, UNDO_STEPS[index + 1]?.state ?? FAIL_STATE),
-      Catch: onward('undoFailure'),
-    };
+    const following = UNDO_STEPS[index + 1];
+    const next = index + 1 === undoDaysBefore ? undoDays.find : (following?.state ?? FAIL_STATE);
+    states[step.state] = { ...athenaTask(step, resources, next), Catch: onward('undoFailure') };
   });
+  if (undoDaysBefore >= 0) {
+    const days = runDaysStates(resources, undoDays, UNDO_STEPS[undoDaysBefore]?.state ?? FAIL_STATE);
+    for (const [name, state] of Object.entries(days))
+      states[name] = { ...state, Catch: onward('undoFailure') };
+  }
   states[FAIL_STATE] = { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' };
 
   return {

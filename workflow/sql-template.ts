@@ -7,6 +7,8 @@ const PARAMETERS: readonly StepParameter[] = [
   'source_object',
   'source_etag',
   'error',
+  'first_day',
+  'last_day',
 ];
 
 function isParameter(name: string): name is StepParameter {

@@ -11,7 +11,14 @@ export const SQL_DIR = resolve(__dirname, '..', 'sql');
  * intrinsics (workflow/sql-template.ts), so no value, whatever it holds, can break a literal, and no
  * Athena ExecutionParameter is needed (Athena allows those only in WHERE clauses of SELECT and INSERT).
  */
-export type StepParameter = 'run_id' | 'started_at' | 'source_object' | 'source_etag' | 'error';
+export type StepParameter =
+  | 'run_id'
+  | 'started_at'
+  | 'source_object'
+  | 'source_etag'
+  | 'error'
+  | 'first_day'
+  | 'last_day';
 
 export interface SqlStep {
   /** State name in the state machine; reads as what the step does. */
@@ -22,6 +29,16 @@ export interface SqlStep {
 
 /** The first step of every run, before the load: its RUNNING audit row. */
 export const START_STEP: SqlStep = { state: 'RecordRunStarted', file: 'pipeline/00_record_run_started.sql' };
+
+/**
+ * The days the steps after FindAffectedWindows can touch (`first_day`, `last_day`): a SELECT whose one
+ * row the state machine reads back and writes into those steps as literals, so that Athena prunes their
+ * silver partitions and their MERGE targets' Iceberg partitions when it plans them. The undo path reads
+ * it again (a failure can come before it ran); a run without windows gets an empty range.
+ */
+export const RUN_DAYS: SqlStep = { state: 'FindRunDays', file: 'pipeline/run_days.sql' };
+/** The state that reads RUN_DAYS's row (athena:getQueryResults). */
+export const GET_RUN_DAYS_STATE = 'GetRunDays';
 
 /** The transform, in order: every run executes these after the load, each once. */
 export const PIPELINE_STEPS: readonly SqlStep[] = [

@@ -11,6 +11,15 @@ export interface Column {
   readonly comment: string;
 }
 
+/** The Iceberg partition transforms the gold tables use (Iceberg spec, "Partition Transforms"). */
+export type IcebergTimeTransform = 'day' | 'month';
+
+/** How an Iceberg table is laid out: one time partition field, and files sorted by its source column. */
+export interface IcebergLayout {
+  readonly column: string;
+  readonly transform: IcebergTimeTransform;
+}
+
 export interface TableDefinition {
   readonly name: string;
   /** silver: Parquet written by the loader; gold/ops/staging: tables the SQL merges into. */
@@ -20,6 +29,8 @@ export interface TableDefinition {
   readonly partitionKeys: readonly Column[];
   /** Natural key: unique in every table (the SQL merges on it; engines do not enforce it, a test checks it). */
   readonly naturalKey: readonly string[];
+  /** The Iceberg partition of a managed table, when it has one (Terraform writes its first metadata). */
+  readonly layout?: IcebergLayout;
 }
 
 const col = (name: string, type: ColumnType, comment: string): Column => ({ name, type, comment });
@@ -113,6 +124,8 @@ export const AGENT_INTERVALS: TableDefinition = {
   ],
   partitionKeys: [],
   naturalKey: ['extension', 'interval_start'],
+  // read and merged by day ranges (docs/architecture.md, "Reading by day")
+  layout: { column: 'interval_start', transform: 'day' },
 };
 
 export const WEEKLY_SUMMARY: TableDefinition = {
@@ -129,6 +142,9 @@ export const WEEKLY_SUMMARY: TableDefinition = {
   ],
   partitionKeys: [],
   naturalKey: ['extension', 'week_start'],
+  // week_start is always a Monday, so one partition per week: a run reads and merges the one or two
+  // weeks its days fall in (month partitions would have it read up to nine weeks)
+  layout: { column: 'week_start', transform: 'day' },
 };
 
 export const PIPELINE_RUNS: TableDefinition = {

@@ -12,14 +12,16 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { buildSync } from 'esbuild';
 import 'aws-sdk-client-mock-jest';
+import type { UndoSql } from '../../handlers/run-failed/backstop';
 import { awsDependencies, createRunFailedHandler } from '../../handlers/run-failed/handler';
 import { MAX_ERROR_CHARACTERS } from '../../handlers/run-failed/record';
 import { checkPutEvents, checkStartQueryExecution } from '../../local/strict-twin';
 import { LAMBDA_BUNDLE_OPTIONS } from '../../workflow/lambda-bundle';
-import { readSql, UNDO_STEPS } from '../../workflow/steps';
+import { renderSql } from '../../workflow/sql-template';
+import { RUN_DAYS, readSql, UNDO_STEPS } from '../../workflow/steps';
 
 /** What handlers/run-failed/index.ts bundles: the undo steps' SQL text. */
-const UNDO_SQL = UNDO_STEPS.map((step) => readSql(step.file));
+const UNDO_SQL = { runDays: readSql(RUN_DAYS.file), steps: UNDO_STEPS.map((step) => readSql(step.file)) };
 
 const athena = mockClient(AthenaClient);
 const sfn = mockClient(SFNClient);
@@ -33,20 +35,24 @@ const recordSql = readSql('failure/record_failed_run.sql');
 const cause = `ICEBERG_COMMIT_ERROR: ${'y'.repeat(30_000)}`;
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
-/** Answers Athena: each query succeeds; a SELECT returns the one column and value given. */
-function athenaAnswers(results: Record<string, [string, string | undefined]>) {
+/** Answers Athena: each query succeeds; a SELECT whose text holds a fragment returns its one row. */
+function athenaAnswers(results: Record<string, Record<string, string>>) {
   let n = 0;
   athena.on(StartQueryExecutionCommand).callsFake(() => ({ QueryExecutionId: `q-${++n}` }));
   athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
   athena.on(GetQueryResultsCommand).callsFake(({ QueryExecutionId }: { QueryExecutionId: string }) => {
     const started = athena.commandCalls(StartQueryExecutionCommand)[Number(QueryExecutionId.slice(2)) - 1];
     const text = started?.args[0].input.QueryString ?? '';
-    const hit = Object.entries(results).find(([fragment]) => text.includes(fragment))?.[1];
-    const header = { Data: [{ VarCharValue: hit?.[0] ?? 'x' }] };
+    const hit = Object.entries(results).find(([fragment]) => text.includes(fragment))?.[1] ?? {};
+    const columns = Object.keys(hit);
+    const header = { Data: columns.map((name) => ({ VarCharValue: name })) };
     return {
       ResultSet: {
-        ResultSetMetadata: { ColumnInfo: [{ Name: hit?.[0] ?? 'x', Type: 'varchar' }] },
-        Rows: hit && hit[1] !== undefined ? [header, { Data: [{ VarCharValue: hit[1] }] }] : [header],
+        ResultSetMetadata: { ColumnInfo: columns.map((name) => ({ Name: name, Type: 'varchar' })) },
+        Rows:
+          columns.length > 0
+            ? [header, { Data: columns.map((name) => ({ VarCharValue: hit[name] })) }]
+            : [header],
       },
     };
   });
@@ -61,7 +67,7 @@ beforeEach(() => {
 describe('the run-failed Lambda at the SDK edge', () => {
   test('a caught failure: one FAILED row, the state named, the cause truncated, values only as base64', async () => {
     athenaAnswers({});
-    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, []));
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, { runDays: '', steps: [] }));
     await handler({
       run_id: "run'1",
       started_at: '2024-11-19T01:02:03.456Z',
@@ -91,8 +97,8 @@ describe('the run-failed Lambda at the SDK edge', () => {
 
   test('a timed-out execution: described, recorded, and its FAILED completion event sent', async () => {
     athenaAnswers({
-      'select status': ['status', 'RUNNING'],
-      'select error': ['error', 'Execution TIMED_OUT: States.Timeout: late'],
+      'select status': { status: 'RUNNING' },
+      'select error': { error: 'Execution TIMED_OUT: States.Timeout: late' },
     });
     sfn.on(DescribeExecutionCommand).resolves({
       input: JSON.stringify({ bucket: 'agent-etl-dev-bronze', key: 'exports/day.csv', etag: 'abc' }),
@@ -101,7 +107,7 @@ describe('the run-failed Lambda at the SDK edge', () => {
       cause,
     });
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, []));
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, { runDays: '', steps: [] }));
     const result = await handler({
       source: 'aws.states',
       'detail-type': 'Step Functions Execution Status Change',
@@ -138,7 +144,7 @@ describe('the run-failed Lambda at the SDK edge', () => {
   });
 
   test('a failure the state machine already recorded is not recorded twice; its event still goes out', async () => {
-    athenaAnswers({ 'select status': ['status', 'FAILED'], 'select error': ['error', 'LoadCsvToSilver: x'] });
+    athenaAnswers({ 'select status': { status: 'FAILED' }, 'select error': { error: 'LoadCsvToSilver: x' } });
     sfn.on(DescribeExecutionCommand).resolves({
       input: JSON.stringify({ bucket: 'b', key: 'k.csv' }),
       startDate: new Date('2024-11-19T01:02:03.000Z'),
@@ -146,7 +152,7 @@ describe('the run-failed Lambda at the SDK edge', () => {
       cause: 'b/k.csv: the file is empty',
     });
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] });
-    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, []));
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, { runDays: '', steps: [] }));
     const result = await handler({
       source: 'aws.states',
       'detail-type': 'Step Functions Execution Status Change',
@@ -164,7 +170,10 @@ describe('the run-failed Lambda at the SDK edge', () => {
   });
 
   test("the drain's repair of a timed-out child: its row closed FAILED as interrupted, then the undo MERGEs with its run id", async () => {
-    athenaAnswers({ 'select status': ['status', 'FAILED'] });
+    athenaAnswers({
+      'select status': { status: 'FAILED' },
+      'as first_day': { first_day: '2024-11-18', last_day: '2024-11-19' },
+    });
     sfn.on(DescribeExecutionCommand).resolves({
       input: JSON.stringify({ bucket: 'b', key: 'k.csv', etag: 'e' }),
       startDate: new Date('2024-11-19T01:02:03.000Z'),
@@ -177,7 +186,7 @@ describe('the run-failed Lambda at the SDK edge', () => {
     expect(result).toEqual({ repaired: true });
     const queries = athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
     for (const query of queries) expect(() => checkStartQueryExecution(query as never)).not.toThrow();
-    const [record, status, ...undo] = queries.map((q) => q.QueryString ?? '');
+    const [record, status, days, ...undo] = queries.map((q) => q.QueryString ?? '');
     expect(record?.startsWith('merge into pipeline_runs')).toBe(true);
     const recorded = [...(record ?? '').matchAll(/from_base64\('([^']*)'\)/g)].map((m) =>
       Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
@@ -187,12 +196,18 @@ describe('the run-failed Lambda at the SDK edge', () => {
       expect.stringMatching(/^Interrupted \(execution TIMED_OUT\): States.Timeout: the run was interrupted/),
     );
     expect(status?.startsWith('select status')).toBe(true);
+    expect(days).toBe(renderSql(UNDO_SQL.runDays, { run_id: 'msg-1' }));
     expect(undo.map((text) => text.split(' ').slice(0, 3).join(' '))).toEqual([
       'merge into agent_intervals',
       'insert into agent_intervals',
       'merge into weekly_summary',
     ]);
-    for (const text of undo) expect(text).toContain(b64('msg-1'));
+    // each undo MERGE takes the run and the days its run-days query returned, as literals
+    for (const text of undo) {
+      expect(text).toContain(b64('msg-1'));
+      expect(text).toContain(b64('2024-11-18'));
+      expect(text).toContain(b64('2024-11-19'));
+    }
     expect(events).not.toHaveReceivedCommand(PutEventsCommand);
   });
 
@@ -212,10 +227,10 @@ describe('the run-failed Lambda at the SDK edge', () => {
     expect(athena).not.toHaveReceivedCommand(StartQueryExecutionCommand);
   });
 
-  test('the Lambda bundles the undo MERGEs of UNDO_STEPS, in order', () => {
+  test('the Lambda bundles the run-days query and the undo MERGEs of UNDO_STEPS, in order', () => {
     const index = readFileSync(join(__dirname, '..', '..', 'handlers', 'run-failed', 'index.ts'), 'utf8');
     const imports = [...index.matchAll(/from '\.\.\/\.\.\/sql\/(pipeline\/[^']+)'/g)].map((m) => m[1]);
-    expect(imports).toEqual(UNDO_STEPS.map((step) => step.file));
+    expect(imports.sort()).toEqual([RUN_DAYS.file, ...UNDO_STEPS.map((step) => step.file)].sort());
   });
 
   test('the bundle carries the undo statements as the engines run them, the rule included', () => {
@@ -227,10 +242,10 @@ describe('the run-failed Lambda at the SDK edge', () => {
         entryPoints: [join(__dirname, '..', '..', 'handlers', 'run-failed', 'index.ts')],
         outfile,
       });
-      const bundled = (require(outfile) as { UNDO_SQL: string[] }).UNDO_SQL;
-      expect(bundled).toEqual(UNDO_STEPS.map((step) => readSql(step.file)));
+      const bundled = (require(outfile) as { UNDO_SQL: UndoSql }).UNDO_SQL;
+      expect(bundled).toEqual(UNDO_SQL);
       // The rule's own CTEs are in the MERGE and the INSERT, not an include line.
-      for (const sql of bundled.slice(0, 2)) {
+      for (const sql of bundled.steps.slice(0, 2)) {
         expect(sql).toContain('interval_totals as (');
         expect(sql).not.toMatch(/^\s*-- include \S+\s*$/m);
       }
@@ -240,7 +255,7 @@ describe('the run-failed Lambda at the SDK edge', () => {
   });
 
   test('an event of another shape is refused, so EventBridge retries it into the dead-letter queue', async () => {
-    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, []));
+    const handler = createRunFailedHandler(() => awsDependencies(env, recordSql, { runDays: '', steps: [] }));
     await expect(handler({ source: 'aws.s3' })).rejects.toThrow();
   });
 });

@@ -8,7 +8,7 @@ import {
   icebergTableMetadata,
   icebergTableUuid,
 } from '../../stacks/constructs/iceberg-metadata';
-import { AGENT_INTERVALS, type TableDefinition } from '../../workflow/tables';
+import { AGENT_INTERVALS, type TableDefinition, WEEKLY_SUMMARY } from '../../workflow/tables';
 import { ROOT } from './synth';
 
 const run = promisify(execFile);
@@ -101,8 +101,10 @@ describe('Iceberg table metadata written by Terraform', () => {
     );
   });
 
-  test('agent_intervals is laid out by day(interval_start)', () => {
+  test('agent_intervals is laid out by day(interval_start), weekly_summary by day(week_start): a week each', () => {
     expect(ICEBERG_LAYOUTS.get(AGENT_INTERVALS)).toEqual({ column: 'interval_start', transform: 'day' });
+    expect(ICEBERG_LAYOUTS.get(WEEKLY_SUMMARY)).toEqual({ column: 'week_start', transform: 'day' });
+    expect(ICEBERG_LAYOUTS.size).toBe(2);
   });
 
   test('a table UUID is a version 5 UUID, fixed per environment and table', () => {

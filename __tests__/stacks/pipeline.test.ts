@@ -4,6 +4,7 @@ import { checkStartJobRun, checkStartQueryExecution } from '../../local/strict-t
 import { STATE_KEY_ALIAS } from '../../stacks/config';
 import { COMPLETION_EVENT, GLUE_JOB_ARGUMENTS, LOAD_STATE } from '../../workflow/definition';
 import { MANAGED_TABLES, SILVER_TABLES } from '../../workflow/tables';
+import { sampleAnswer } from '../support/sample-answers';
 import {
   environment,
   ref,
@@ -113,7 +114,7 @@ describe('catalog and compute', () => {
   /** Tables Terraform writes the first Iceberg metadata file of, with the partition each must have. */
   const PARTITIONED: Record<string, { transform: string; column: string }> = {
     agent_intervals: { transform: 'day', column: 'interval_start' },
-    weekly_summary: { transform: 'month', column: 'week_start' },
+    weekly_summary: { transform: 'day', column: 'week_start' },
   };
   const objects = resourcesOf(json, 'aws_s3_object');
   const metadataObject = (table: string): [string, Record<string, unknown>] => {
@@ -147,7 +148,7 @@ describe('catalog and compute', () => {
     expect(MANAGED_TABLES.filter((table) => table.name in PARTITIONED)).toHaveLength(2);
   });
 
-  test('agent_intervals is partitioned by day(interval_start), weekly_summary by month(week_start)', () => {
+  test('agent_intervals is partitioned by day(interval_start), weekly_summary by day(week_start): a week each', () => {
     const [keyName] = resourceNamed(json, 'aws_kms_key', 'dataKey');
     for (const [tableName, partition] of Object.entries(PARTITIONED)) {
       const [, object] = metadataObject(tableName);
@@ -330,7 +331,7 @@ describe('orchestration', () => {
           requests.push({ state: name, input });
           if (name === failIn)
             throw Object.assign(new Error('x'.repeat(30 * 1024)), { name: 'States.TaskFailed' });
-          return {};
+          return sampleAnswer(state.Resource);
         };
       }
       const machine = new StateMachine(asl as StateMachineDefinition, {
@@ -347,7 +348,7 @@ describe('orchestration', () => {
         },
       );
       await execution.result.catch(() => undefined);
-      const athena = requests.filter((r) => asl.States[r.state]?.Resource?.includes(':athena:'));
+      const athena = requests.filter((r) => asl.States[r.state]?.Resource?.includes(':athena:startQuery'));
       expect(athena.length).toBeGreaterThanOrEqual(failIn ? 2 : 7);
       for (const { input } of athena) expect(() => checkStartQueryExecution(input as never)).not.toThrow();
       const load = requests.find((r) => r.state === LOAD_STATE);

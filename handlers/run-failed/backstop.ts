@@ -41,12 +41,48 @@ export interface BackstopDependencies {
   readonly emit: (detail: CompletionDetail) => Promise<void>;
 }
 
+/** What undoing a run runs: the query of its days (workflow/steps.ts RUN_DAYS), then the undo MERGEs. */
+export interface UndoSql {
+  /** sql/pipeline/run_days.sql */
+  readonly runDays: string;
+  /** The undo MERGEs (workflow/steps.ts UNDO_STEPS), in order. */
+  readonly steps: readonly string[];
+}
+
 export interface RepairDependencies {
   readonly engine: QueryEngine;
   /** sql/failure/record_failed_run.sql */
   readonly recordSql: string;
-  /** The undo MERGEs (workflow/steps.ts UNDO_STEPS), in order. */
-  readonly undoSql: readonly string[];
+  readonly undoSql: UndoSql;
+}
+
+const DAY = /^\d{4}-\d\d-\d\d$/;
+
+/**
+ * The values a step after FindAffectedWindows takes: the run and its days, from the run-days query
+ * (sql/pipeline/run_days.sql), as GetRunDays reads them back in the state machine.
+ */
+export async function runDayValues(
+  engine: QueryEngine,
+  runDaysSql: string,
+  runId: string,
+): Promise<{ run_id: string; first_day: string; last_day: string }> {
+  const [days] = await engine.query(renderSql(runDaysSql, { run_id: runId }));
+  const first = String(days?.first_day);
+  const last = String(days?.last_day);
+  if (!DAY.test(first) || !DAY.test(last)) {
+    throw new Error(`the days of run ${runId} are not two dates (first_day ${first}, last_day ${last})`);
+  }
+  return { run_id: runId, first_day: first, last_day: last };
+}
+
+/**
+ * Recomputes a failed run's windows without it, as the state machine's undo path does: the run's days
+ * first (they become literals of the MERGEs, as GetRunDays makes them), then each undo MERGE.
+ */
+export async function undoRun(engine: QueryEngine, undo: UndoSql, runId: string): Promise<void> {
+  const values = await runDayValues(engine, undo.runDays, runId);
+  for (const sql of undo.steps) await engine.query(renderSql(sql, values));
 }
 
 /**
@@ -66,7 +102,7 @@ export async function repairEndedRun(
       `run ${execution.runId} is ${status ?? 'missing'} after recording its failure; not undone`,
     );
   }
-  for (const sql of deps.undoSql) await deps.engine.query(renderSql(sql, { run_id: execution.runId }));
+  await undoRun(deps.engine, deps.undoSql, execution.runId);
   return { repaired: true };
 }
 

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { COMPLETION_EVENT } from '../../workflow/definition';
 import { AthenaQueryEngine } from '../aws/athena-query-engine';
 import type { QueryEngine } from '../ports';
-import { type EndedExecution, handleEndedExecution, repairEndedRun } from './backstop';
+import { type EndedExecution, handleEndedExecution, repairEndedRun, type UndoSql } from './backstop';
 import { caughtFailure, notifyingExecution, repairRequest } from './events';
 import { MAX_ERROR_CHARACTERS, recordFailedRun, truncate } from './record';
 
@@ -28,8 +28,8 @@ const ExecutionInputSchema = z.object({ bucket: z.string(), key: z.string(), eta
 export interface RunFailedDependencies {
   readonly engine: QueryEngine;
   readonly recordSql: string;
-  /** The undo MERGEs, in order (workflow/steps.ts UNDO_STEPS). */
-  readonly undoSql: readonly string[];
+  /** The run's days and the undo MERGEs (workflow/steps.ts RUN_DAYS, UNDO_STEPS). */
+  readonly undoSql: UndoSql;
   readonly describe: (executionArn: string) => Promise<{
     input: string;
     startDate: Date;
@@ -49,7 +49,7 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 export function awsDependencies(
   env: NodeJS.ProcessEnv,
   recordSql: string,
-  undoSql: readonly string[],
+  undoSql: UndoSql,
 ): RunFailedDependencies {
   const sfn = new SFNClient({});
   const events = new EventBridgeClient({});

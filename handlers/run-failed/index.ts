@@ -2,8 +2,10 @@ import recordSql from '../../sql/failure/record_failed_run.sql';
 import mergeIntervals from '../../sql/pipeline/02_merge_intervals.sql';
 import appendIntervals from '../../sql/pipeline/03_append_intervals.sql';
 import mergeWeeklySummary from '../../sql/pipeline/04_merge_weekly_summary.sql';
+import runDays from '../../sql/pipeline/run_days.sql';
 import productiveTime from '../../sql/rule/productive_time.ctes';
 import { expandIncludes } from '../../workflow/sql-include';
+import type { UndoSql } from './backstop';
 import { awsDependencies, createRunFailedHandler } from './handler';
 
 /** The files the undo statements include, as the bundle carries them. */
@@ -16,9 +18,13 @@ const withIncludes = (sql: string) =>
     return text;
   });
 
-/** The undo statements of workflow/steps.ts UNDO_STEPS, bundled as text, includes expanded
- * (__tests__/handlers/run-failed.test.ts checks that they are the same files in the same order). */
-export const UNDO_SQL = [mergeIntervals, appendIntervals, mergeWeeklySummary].map(withIncludes);
+/** The run's days (workflow/steps.ts RUN_DAYS) and the undo statements of UNDO_STEPS, bundled as text,
+ * includes expanded (__tests__/handlers/run-failed.test.ts checks that they are the same files in the
+ * same order). */
+export const UNDO_SQL: UndoSql = {
+  runDays,
+  steps: [mergeIntervals, appendIntervals, mergeWeeklySummary].map(withIncludes),
+};
 
 /** RecordFailedRun of the state machine, the backstop rule on the pipeline's failed executions, and the
  * drain's record and repair of its children. */

@@ -38,6 +38,8 @@ using (
             on intervals.extension = run_windows.extension
             and intervals.interval_start >= run_windows.window_start
             and intervals.interval_start < run_windows.window_end
+        where intervals.interval_start >= cast(cast(from_utf8(from_base64('{first_day}')) as date) as timestamp)
+            and intervals.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
     ),
 
     windows as (
@@ -85,6 +87,10 @@ using (
 ) as source
 on target.extension = source.extension
     and target.interval_start = source.interval_start
+    -- the run's days as literals (sql/pipeline/run_days.sql): every source row lies inside them, and they
+    -- bound the target's scan to the day partitions they cover (a join does not bound a MERGE target)
+    and target.interval_start >= cast(cast(from_utf8(from_base64('{first_day}')) as date) as timestamp)
+    and target.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
 when matched and source.vanished then delete
 -- rows that did not change are left alone: a re-ingest of the same data writes nothing
 when matched

@@ -34,6 +34,9 @@ using (
         inner join week_range
             on intervals.interval_start >= week_range.first_week
             and intervals.interval_start < week_range.end_week
+        -- the whole weeks of the run's days, as literals (sql/pipeline/run_days.sql)
+        where intervals.interval_start >= cast(cast(date_trunc('week', cast(from_utf8(from_base64('{first_day}')) as date)) as date) as timestamp)
+            and intervals.interval_start < cast(date_trunc('week', cast(from_utf8(from_base64('{last_day}')) as date)) + interval '7' day as timestamp)
     ),
 
     week_totals as (
@@ -57,6 +60,9 @@ using (
 ) as source
 on target.extension = source.extension
     and target.week_start = source.week_start
+    -- the weeks of the run's days as literals: they bound the target's scan to their partitions
+    and target.week_start >= cast(date_trunc('week', cast(from_utf8(from_base64('{first_day}')) as date)) as date)
+    and target.week_start <= cast(from_utf8(from_base64('{last_day}')) as date)
 when matched and source.active_intervals = 0 then delete
 when matched
     and (

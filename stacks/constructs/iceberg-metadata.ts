@@ -1,9 +1,9 @@
 import { v5 as uuidV5 } from 'uuid';
 import {
-  AGENT_INTERVALS,
   type ColumnType,
+  type IcebergLayout,
+  MANAGED_TABLES,
   type TableDefinition,
-  WEEKLY_SUMMARY,
 } from '../../workflow/tables';
 
 /**
@@ -18,27 +18,16 @@ import {
  * Fields follow the Iceberg table spec, "Table Metadata Fields", format version 2.
  */
 
-/** The Iceberg partition transforms the gold tables use (Iceberg spec, "Partition Transforms"). */
-export type IcebergTimeTransform = 'day' | 'month';
-
-/** How a table is laid out: one time partition field, and files sorted by its source column. */
-export interface IcebergLayout {
-  readonly column: string;
-  readonly transform: IcebergTimeTransform;
-}
+export type { IcebergLayout, IcebergTimeTransform } from '../../workflow/tables';
 
 /**
- * The gold tables Terraform creates with a partition spec. agent_intervals is read and merged by day
- * ranges (docs/architecture.md, "Reading by day"), so `day(interval_start)`. weekly_summary holds one
- * row per extension and week, 1/336 of the interval rows at most, so day or week partitions would be
- * tiny files; `month(week_start)` keeps a run's reads to the one or two months its weeks fall in while
- * leaving 12 partitions a year. The other managed tables are small, keyed by run or object, and stay
- * as Glue creates them.
+ * The gold tables Terraform creates with a partition spec: the managed tables whose definition names a
+ * layout (workflow/tables.ts). The other managed tables are small, keyed by run or object, and stay as
+ * Glue creates them.
  */
-export const ICEBERG_LAYOUTS: ReadonlyMap<TableDefinition, IcebergLayout> = new Map([
-  [AGENT_INTERVALS, { column: 'interval_start', transform: 'day' }],
-  [WEEKLY_SUMMARY, { column: 'week_start', transform: 'month' }],
-]);
+export const ICEBERG_LAYOUTS: ReadonlyMap<TableDefinition, IcebergLayout> = new Map(
+  MANAGED_TABLES.flatMap((table) => (table.layout ? [[table, table.layout] as const] : [])),
+);
 
 /** Glue/Hive column types as Iceberg primitive types (Athena user guide, "Supported data types for Iceberg tables"). */
 const ICEBERG_TYPES: Readonly<Record<ColumnType, string>> = {
