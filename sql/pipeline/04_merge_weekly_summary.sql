@@ -39,21 +39,32 @@ using (
             and intervals.interval_start < cast(date_trunc('week', cast(from_utf8(from_base64('{last_day}')) as date)) + interval '7' day as timestamp)
     ),
 
+    week_sums as (
+        -- summed per extension and week first, then matched to the touched weeks on equality (a range
+        -- join of every interval against the weeks cost more: 0.49 s of a 5M-event cold load)
+        select
+            extension,
+            cast(date_trunc('week', interval_start) as date) as week_start,
+            sum(productive_ms) as productive_ms,
+            sum(case when productive_ms > 0 then 1 else 0 end) as productive_intervals,
+            count(*) as active_intervals
+        from week_intervals
+        group by
+            extension,
+            cast(date_trunc('week', interval_start) as date)
+    ),
+
     week_totals as (
         select
             touched_weeks.extension,
             cast(touched_weeks.week_start as date) as week_start,
-            cast(coalesce(sum(intervals.productive_ms), 0) as bigint) as productive_ms,
-            cast(sum(case when intervals.productive_ms > 0 then 1 else 0 end) as bigint) as productive_intervals,
-            cast(count(intervals.extension) as bigint) as active_intervals
+            cast(coalesce(week_sums.productive_ms, 0) as bigint) as productive_ms,
+            cast(coalesce(week_sums.productive_intervals, 0) as bigint) as productive_intervals,
+            cast(coalesce(week_sums.active_intervals, 0) as bigint) as active_intervals
         from touched_weeks
-        left join week_intervals as intervals
-            on intervals.extension = touched_weeks.extension
-            and intervals.interval_start >= touched_weeks.week_start
-            and intervals.interval_start < touched_weeks.week_start + interval '7' day
-        group by
-            touched_weeks.extension,
-            touched_weeks.week_start
+        left join week_sums
+            on week_sums.extension = touched_weeks.extension
+            and week_sums.week_start = cast(touched_weeks.week_start as date)
     )
 
     select * from week_totals
