@@ -9,15 +9,15 @@ import { PIPELINE_STEPS, RUN_DAYS, readSql, UNDO_STEPS } from '../workflow/steps
 import { dataExports, removeDir, tempDir, withLakeAt, writeCsv } from './support/lake';
 
 /**
- * Gold is written by two statements: MergeIntervals (02_merge_intervals.sql) for the windows that hold
- * rows, AppendIntervals (03_append_intervals.sql, an INSERT) for those that hold none. Which statement
+ * Gold is written by two statements: MergeIntervals (03_merge_intervals.sql) for the windows that hold
+ * rows, AppendIntervals (04_append_intervals.sql, an INSERT) for those that hold none. Which statement
  * wrote what is read from DuckDB's answer to each (the rows a MERGE or INSERT changed).
  */
 const dir = tempDir('agent-etl-append-');
 afterAll(() => removeDir(dir));
 
-const MERGE = normalizeSql(readSql('pipeline/02_merge_intervals.sql')).split('{')[0] as string;
-const APPEND = normalizeSql(readSql('pipeline/03_append_intervals.sql')).split('{')[0] as string;
+const MERGE = normalizeSql(readSql('pipeline/03_merge_intervals.sql')).split('{')[0] as string;
+const APPEND = normalizeSql(readSql('pipeline/04_append_intervals.sql')).split('{')[0] as string;
 
 // Monday 2024-11-04: extensions 200 and 300.
 const monday = writeCsv(dir, 'monday.csv', [
@@ -126,8 +126,8 @@ test('the append statement carries the same rule as the merge, CTE for CTE', () 
     expect(start).toBeGreaterThan(0);
     return text.slice(start, end) + totals;
   };
-  expect(rule('pipeline/03_append_intervals.sql')).toBe(rule('pipeline/02_merge_intervals.sql'));
-  expect(PIPELINE_STEPS.map((s) => s.state).slice(1, 3)).toEqual(['MergeIntervals', 'AppendIntervals']);
+  expect(rule('pipeline/04_append_intervals.sql')).toBe(rule('pipeline/03_merge_intervals.sql'));
+  expect(PIPELINE_STEPS.map((s) => s.state).slice(2, 4)).toEqual(['MergeIntervals', 'AppendIntervals']);
   expect(UNDO_STEPS.map((s) => s.state).slice(0, 2)).toEqual(['UndoMergeIntervals', 'UndoAppendIntervals']);
 });
 
@@ -200,13 +200,14 @@ test('a retry of AppendIntervals after its commit inserts nothing more', async (
 
     // What a Step Functions retry sends: the same text again.
     const values = await runDayValues(lake, readSql(RUN_DAYS.file), runId);
-    const retry = await lake.query(renderSql(readSql('pipeline/03_append_intervals.sql'), values));
+    const retry = await lake.query(renderSql(readSql('pipeline/04_append_intervals.sql'), values));
     expect(Number(retry[0]?.Count)).toBe(0);
     expect(await rowsOf(lake)).toBe(appended);
     expect(await duplicateKeys(lake)).toBe(0);
 
     // The rest of the run, as the state machine would go on after the retry: the clean result.
-    for (const step of PIPELINE_STEPS.slice(3)) {
+    const after = PIPELINE_STEPS.findIndex((step) => step.state === 'AppendIntervals') + 1;
+    for (const step of PIPELINE_STEPS.slice(after)) {
       await lake.query(renderSql(readSql(step.file), values));
     }
     const [row] = await lake.query('select status, intervals_touched from pipeline_runs where run_id = ?', [
@@ -214,6 +215,29 @@ test('a retry of AppendIntervals after its commit inserts nothing more', async (
     ]);
     expect(row).toEqual({ status: 'SUCCEEDED', intervals_touched: String(appended) });
     expect(await dataExports(lake)).toEqual(mondayOnly);
+  });
+}, 60_000);
+
+test("the finished runs' windows are cleared before the steps that read windows, which see the run's alone", async () => {
+  await withLakeAt(join(dir, 'cleared'), async (lake) => {
+    const first = await runFile(lake, monday, { key: 'in/monday.csv' });
+    expect(first.status).toBe('SUCCEEDED');
+    const mondayExports = await dataExports(lake);
+    const windowsOf = async () =>
+      (await lake.query('select distinct run_id from affected_windows order by run_id')).map((r) => r.run_id);
+    // A finished run keeps its windows until the next run.
+    expect(await windowsOf()).toEqual([first.runId]);
+    // The next run stops as it enters FindRunDays: FindAffectedWindows and ClearFinishedWindows committed.
+    const stopped = await runFile(lake, tuesday, {
+      key: 'in/tuesday.csv',
+      interruptAt: RUN_DAYS.state,
+    }).catch((error: unknown) => error);
+    expect(stopped).toBeInstanceOf(ExecutionAbortedError);
+    const [running] = await lake.query(`select run_id from pipeline_runs where status = 'RUNNING'`);
+    expect(await windowsOf()).toEqual([running?.run_id]);
+    // Nothing of it was merged yet; the next command closes it and leaves Monday's data as it was.
+    expect(await closeInterruptedRuns(lake)).toHaveLength(1);
+    expect(await dataExports(lake)).toEqual(mondayExports);
   });
 }, 60_000);
 

@@ -180,7 +180,7 @@ test('a retry of MergeKnownExtensions after its commit changes nothing more', as
     expect(await lake.query(known)).toEqual(expected);
     // What a Step Functions retry sends: the same text again.
     await lake.query(
-      renderSql(readSql('pipeline/05_merge_known_extensions.sql'), { run_id: String(running?.run_id) }),
+      renderSql(readSql('pipeline/06_merge_known_extensions.sql'), { run_id: String(running?.run_id) }),
     );
     expect(await lake.query(known)).toEqual(expected);
   });

@@ -17,7 +17,7 @@ describe('sql/ is Athena (Trino) SQL', () => {
 
   test('the pipeline has SQL files to check', () => {
     expect(files.map((file) => relative(SQL_DIR, file))).toEqual(
-      expect.arrayContaining(['pipeline/02_merge_intervals.sql', 'failure/record_failed_run.sql']),
+      expect.arrayContaining(['pipeline/03_merge_intervals.sql', 'failure/record_failed_run.sql']),
     );
   });
 

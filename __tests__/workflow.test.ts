@@ -40,14 +40,20 @@ const resources = {
 const definition = buildDefinition(resources);
 type State = Record<string, unknown> & { Type: string; Next?: string; Catch?: { Next: string }[] };
 const states = definition.States as Record<string, State>;
-const [FIND_WINDOWS, ...AFTER_WINDOWS] = PIPELINE_STEPS.map((s) => s.state);
+// The run's days are read after the windows are found and the finished runs' cleared, before the first
+// statement that takes them.
 const TASKS = [
   START_STEP.state,
   LOAD_STATE,
-  FIND_WINDOWS ?? '',
+  'FindAffectedWindows',
+  'ClearFinishedWindows',
   RUN_DAYS.state,
   GET_RUN_DAYS_STATE,
-  ...AFTER_WINDOWS,
+  'MergeIntervals',
+  'AppendIntervals',
+  'MergeWeeklySummary',
+  'MergeKnownExtensions',
+  'RecordRun',
   EMIT_SUCCEEDED_STATE,
 ];
 const UNDO_PATH = [

@@ -43,12 +43,12 @@ export const GET_RUN_DAYS_STATE = 'GetRunDays';
 /** The transform, in order: every run executes these after the load, each once. */
 export const PIPELINE_STEPS: readonly SqlStep[] = [
   { state: 'FindAffectedWindows', file: 'pipeline/01_affected_windows.sql' },
-  { state: 'MergeIntervals', file: 'pipeline/02_merge_intervals.sql' },
-  { state: 'AppendIntervals', file: 'pipeline/03_append_intervals.sql' },
-  { state: 'MergeWeeklySummary', file: 'pipeline/04_merge_weekly_summary.sql' },
-  { state: 'MergeKnownExtensions', file: 'pipeline/05_merge_known_extensions.sql' },
-  { state: 'RecordRun', file: 'pipeline/06_record_run.sql' },
-  { state: 'ClearFinishedWindows', file: 'pipeline/07_clear_finished_windows.sql' },
+  { state: 'ClearFinishedWindows', file: 'pipeline/02_clear_finished_windows.sql' },
+  { state: 'MergeIntervals', file: 'pipeline/03_merge_intervals.sql' },
+  { state: 'AppendIntervals', file: 'pipeline/04_append_intervals.sql' },
+  { state: 'MergeWeeklySummary', file: 'pipeline/05_merge_weekly_summary.sql' },
+  { state: 'MergeKnownExtensions', file: 'pipeline/06_merge_known_extensions.sql' },
+  { state: 'RecordRun', file: 'pipeline/07_record_run.sql' },
 ];
 
 /**
@@ -58,9 +58,9 @@ export const PIPELINE_STEPS: readonly SqlStep[] = [
  * UndoAppendIntervals then fills the windows left without rows (one the failed run emptied).
  */
 export const UNDO_STEPS: readonly SqlStep[] = [
-  { state: 'UndoMergeIntervals', file: 'pipeline/02_merge_intervals.sql' },
-  { state: 'UndoAppendIntervals', file: 'pipeline/03_append_intervals.sql' },
-  { state: 'UndoMergeWeeklySummary', file: 'pipeline/04_merge_weekly_summary.sql' },
+  { state: 'UndoMergeIntervals', file: 'pipeline/03_merge_intervals.sql' },
+  { state: 'UndoAppendIntervals', file: 'pipeline/04_append_intervals.sql' },
+  { state: 'UndoMergeWeeklySummary', file: 'pipeline/05_merge_weekly_summary.sql' },
 ];
 
 /** The audit row of a failed run, written by the run-failed handler (it truncates the error first). */

@@ -1,7 +1,7 @@
 import recordSql from '../../sql/failure/record_failed_run.sql';
-import mergeIntervals from '../../sql/pipeline/02_merge_intervals.sql';
-import appendIntervals from '../../sql/pipeline/03_append_intervals.sql';
-import mergeWeeklySummary from '../../sql/pipeline/04_merge_weekly_summary.sql';
+import mergeIntervals from '../../sql/pipeline/03_merge_intervals.sql';
+import appendIntervals from '../../sql/pipeline/04_append_intervals.sql';
+import mergeWeeklySummary from '../../sql/pipeline/05_merge_weekly_summary.sql';
 import runDays from '../../sql/pipeline/run_days.sql';
 import productiveTime from '../../sql/rule/productive_time.ctes';
 import { expandIncludes } from '../../workflow/sql-include';

@@ -1,5 +1,5 @@
 -- The windows with no event before them (read_from is null: a first load, a new agent) that hold no gold
--- rows: the productive-time rule (rule/productive_time.ctes, included by 02_merge_intervals.sql too),
+-- rows: the productive-time rule (rule/productive_time.ctes, included by 03_merge_intervals.sql too),
 -- inserted without a join against gold and without a MERGE.
 -- It runs after MergeIntervals, which took every other window. Which windows hold no rows is decided as
 -- the statement runs, so a retry after a commit whose answer was lost finds its windows holding the rows

@@ -3,7 +3,7 @@
 -- the last one to the end of its interval) -> span_slices, split at every :00/:30 boundary -> totals per
 -- interval, capped at 0.5 h -> changes against the rows the windows hold now (rows no longer produced are
 -- deleted). A window with no event before it (read_from is null: a first load, a new agent) that holds no
--- gold rows is left to AppendIntervals (03_append_intervals.sql), which inserts it without a join against
+-- gold rows is left to AppendIntervals (04_append_intervals.sql), which inserts it without a join against
 -- gold; it runs after this statement, so a window this one empties is recomputed there and gains nothing.
 merge into agent_intervals as target
 using (

@@ -1,0 +1,15 @@
+-- Windows of earlier runs that have finished are no longer needed once FindAffectedWindows has read them
+-- (it takes in the windows of an earlier run of the object that never succeeded): a failed run was undone
+-- before this one started (the drain's repair, or locally the next command), so its windows are read
+-- only to be recomputed again here. Cleared before the later steps, each of them reads this run's
+-- windows alone. This run keeps its own until the next run, so that a failure up to its very end, its
+-- commit included, can still be undone; a retry deletes nothing more.
+merge into affected_windows as target
+using (
+    select runs.run_id
+    from pipeline_runs as runs
+    where runs.status in ('SUCCEEDED', 'FAILED')
+        and runs.run_id <> from_utf8(from_base64('{run_id}'))
+) as finished
+on target.run_id = finished.run_id
+when matched then delete
