@@ -231,8 +231,11 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
   };
   caught.push(LOAD_STATE);
 
-  // The run's days are read once, just before the first step that takes them.
+  // The run's days are read once, just before the first step that takes them; they come from the
+  // windows FindAffectedWindows writes, so the first step cannot take them.
   const daysBefore = PIPELINE_STEPS.findIndex(takesRunDays);
+  if (daysBefore === 0)
+    throw new Error(`${first.state} cannot take the run's days: they come from its windows`);
   PIPELINE_STEPS.forEach((step, index) => {
     const following = PIPELINE_STEPS[index + 1];
     const next = index + 1 === daysBefore ? RUN_DAYS.state : (following?.state ?? EMIT_SUCCEEDED_STATE);
