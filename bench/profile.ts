@@ -590,7 +590,9 @@ export async function profileSteps(
           }
         }
         for (const [table, rows] of Object.entries(reads.tableRows)) {
-          if (PARTITIONED.has(table)) continue;
+          // The local loader looks up the object's published run in pipeline_runs to keep its files; the
+          // Glue job reads its per-object manifest from S3 instead, so no Athena bytes.
+          if (PARTITIONED.has(table) || reads.step === LOAD_STATE) continue;
           const bytes = rows * (size.rowBytes[table] ?? 0);
           reads.tableBytes += bytes;
           byDay(undefined, bytes, table);
