@@ -25,6 +25,7 @@ import {
   START_STEP,
   UNDO_STEPS,
 } from '../workflow/steps';
+import { MANAGED_TABLES } from '../workflow/tables';
 import { ingest, withLake, writeCsv } from './support/lake';
 import { SAMPLE_RUN_DAYS, sampleAnswer } from './support/sample-answers';
 
@@ -338,6 +339,30 @@ describe('the strict Athena twin refuses what Athena refuses', () => {
 });
 
 describe('the run days query', () => {
+  test('every MERGE into a partitioned gold table bounds its target by the run days in its ON clause', () => {
+    // Athena prunes a MERGE target's partitions only on static predicates of its ON clause; locally
+    // DuckDB bounds the target through the join as well, so nothing else would notice a bound removed.
+    const bounded: string[] = [];
+    for (const step of PIPELINE_STEPS) {
+      const text = normalizeSql(readSql(step.file));
+      const table = MANAGED_TABLES.find((t) => text.startsWith(`merge into ${t.name} as target `));
+      if (!table?.layout) continue;
+      const on = text.slice(
+        text.lastIndexOf(') as source on '),
+        text.indexOf(' when ', text.lastIndexOf(') as source on ')),
+      );
+      const column = `target.${table.layout.column}`;
+      expect(on).toMatch(new RegExp(`${column} >= [^ ]*.*\\{first_day\\}`));
+      expect(on).toMatch(new RegExp(`${column} <=? [^ ]*.*\\{last_day\\}`));
+      bounded.push(table.name);
+    }
+    expect(bounded.sort()).toEqual(
+      MANAGED_TABLES.filter((t) => t.layout)
+        .map((t) => t.name)
+        .sort(),
+    );
+  });
+
   test('gives both days for any run, an empty range for a run without windows, so GetRunDays never lacks a value', async () => {
     await withLake(async (lake, dir) => {
       const days = (runId: string) => runDayValues(lake, readSql(RUN_DAYS.file), runId);

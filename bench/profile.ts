@@ -17,11 +17,12 @@ import {
  * Where a read's bytes belong, for the target "one day into 90 days of history reads at most 1.2x the
  * bytes of the same day into an empty lake (plus the neighbour days' partitions)":
  * - own: partitions of the run's own days (the event_date partitions the run wrote to silver; gold
- *   rows whose interval_start falls on one of those days);
+ *   rows whose interval_start falls on one of those days; the weekly_summary week holding one);
  * - neighbour: partitions of every other day (silver days of the neighbours' events and of the extents
- *   search; gold days of the windows reaching back to an agent's previous event and of the touched weeks);
- * - other: reads not by day (ops and staging tables, weekly_summary, the silver tables without a day
- *   partition such as loaded_days).
+ *   search; gold days of the windows reaching back to an agent's previous event and of the touched
+ *   weeks; the other weekly_summary weeks);
+ * - other: reads not by day (ops and staging tables, the silver tables without a day partition such
+ *   as loaded_days).
  */
 export interface ReadSplit {
   own: number;

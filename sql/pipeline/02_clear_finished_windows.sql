@@ -1,9 +1,9 @@
--- Windows of earlier runs that have finished are no longer needed once FindAffectedWindows has read them
--- (it takes in the windows of an earlier run of the object that never succeeded): a failed run was undone
--- before this one started (the drain's repair, or locally the next command), so its windows are read
--- only to be recomputed again here. Cleared before the later steps, each of them reads this run's
--- windows alone. This run keeps its own until the next run, so that a failure up to its very end, its
--- commit included, can still be undone; a retry deletes nothing more.
+-- Windows of earlier runs that have finished are no longer needed once FindAffectedWindows has read them:
+-- it takes in the windows of an earlier run of the object that never succeeded, and a failed run was
+-- undone before this one started (by the drain's repair, or locally by the next command). Cleared here,
+-- before the later steps, so that each of them reads this run's windows alone. This run keeps its own
+-- until the next run, so that a failure up to its very end, its commit included, can still be undone;
+-- a retry deletes nothing more.
 merge into affected_windows as target
 using (
     select runs.run_id

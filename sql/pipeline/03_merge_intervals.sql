@@ -38,6 +38,7 @@ using (
             on intervals.extension = run_windows.extension
             and intervals.interval_start >= run_windows.window_start
             and intervals.interval_start < run_windows.window_end
+        -- the run's days as literals (sql/pipeline/run_days.sql): Athena reads only their partitions
         where intervals.interval_start >= cast(cast(from_utf8(from_base64('{first_day}')) as date) as timestamp)
             and intervals.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
     ),

@@ -44,7 +44,7 @@ held_windows as (
         on intervals.extension = first_windows.extension
         and intervals.interval_start >= first_windows.window_start
         and intervals.interval_start < first_windows.window_end
-
+    -- the run's days as literals (sql/pipeline/run_days.sql): at most their partitions are read
     where intervals.interval_start >= cast(cast(from_utf8(from_base64('{first_day}')) as date) as timestamp)
         and intervals.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
 ),
