@@ -131,7 +131,7 @@ test("gold is read by the days of the run's windows, and at most the whole weeks
     const weeks = dayList(monday(range.first), shiftDay(monday(range.last), 6));
     for (const s of reads.get(days) ?? [])
       for (const day of Object.keys(s.goldDayBytes)) expect(weeks).toContain(day);
-    // The weekly summary: the partitions of those weeks only (its MERGE target bounded by the run's days).
+    // The weekly summary: the partitions of those weeks only (its MERGE target bounded to the touched weeks).
     const summary = Object.keys(step(days, 'MergeWeeklySummary')?.weekBytes ?? {});
     expect(summary.length).toBeGreaterThan(0);
     for (const week of summary) expect(weeks.filter((day) => monday(day) === day)).toContain(week);
@@ -178,9 +178,8 @@ test('the neighbour days are the same days, with the same bytes, into 7 and 35 d
 
 /**
  * Tables every run scans whole today, which hold a row (or file) per run or per object: they grow with
- * the runs of the lake, not with the day's data. The
- * bench reports them as "other"; they are kept out of the total below, and any other table growing
- * fails it.
+ * the runs of the lake, not with the day's data. The bench reports them as "other"; they are kept out
+ * of the total below, and any other table growing fails it.
  */
 const SCANNED_WHOLE = ['pipeline_runs', 'loaded_days'];
 
