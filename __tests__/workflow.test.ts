@@ -2,7 +2,12 @@ import aslValidator from 'asl-validator';
 import { runDayValues } from '../handlers/run-failed/backstop';
 import { localDefinition } from '../local/runner';
 import { StateMachine, type StateMachineDefinition } from '../local/step-functions';
-import { checkPutEvents, checkStartJobRun, checkStartQueryExecution } from '../local/strict-twin';
+import {
+  athenaResultSet,
+  checkPutEvents,
+  checkStartJobRun,
+  checkStartQueryExecution,
+} from '../local/strict-twin';
 import {
   ALERT_EVENT_FAILED_STATE,
   buildDefinition,
@@ -260,6 +265,24 @@ describe('every request the state machine can send passes the strict twin', () =
 });
 
 describe('the strict Athena twin refuses what Athena refuses', () => {
+  test('GetQueryResults: the column names first, a null without a VarCharValue, 1,000 rows a page', () => {
+    const answer = athenaResultSet([
+      { first_day: '2024-11-18', last_day: null },
+      { first_day: '2024-11-19', last_day: '2024-11-20' },
+    ]);
+    expect(answer.ResultSet.Rows).toEqual([
+      { Data: [{ VarCharValue: 'first_day' }, { VarCharValue: 'last_day' }] },
+      { Data: [{ VarCharValue: '2024-11-18' }, {}] },
+      { Data: [{ VarCharValue: '2024-11-19' }, { VarCharValue: '2024-11-20' }] },
+    ]);
+    expect(answer.NextToken).toBeUndefined();
+    // 1,500 rows: the header and 999 of them on the first page, and a token for the rest.
+    const many = athenaResultSet(Array.from({ length: 1500 }, (_, i) => ({ n: i })));
+    expect(many.ResultSet.Rows).toHaveLength(1000);
+    expect(many.ResultSet.Rows[999]).toEqual({ Data: [{ VarCharValue: '998' }] });
+    expect(many.NextToken).toBeDefined();
+  });
+
   test.each([
     [
       'a ? parameter in a MERGE',

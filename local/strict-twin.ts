@@ -193,7 +193,7 @@ export function checkPutEvents(entries: readonly PutEventsEntry[]): void {
 
 /** GetQueryResults returns at most 1,000 rows a page, a SELECT's column names as the first
  * (https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html, MaxResults). */
-export const MAX_RESULT_ROWS = 1_000;
+const MAX_RESULT_ROWS = 1_000;
 
 /**
  * A SELECT's rows as GetQueryResults gives them (the first page): the column names as the first row,
