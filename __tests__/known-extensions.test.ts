@@ -18,7 +18,8 @@ import { expectedIntervals, type OracleEvent, parseUsTimestamp } from './support
  * - extension 200 works every weekday from Monday 2025-01-27 to Monday 2025-03-03 (one object);
  * - extension 300 logs in and goes online on Wednesday 2025-02-05 (object a) and logs out on Wednesday
  *   2025-02-12 (object b), then is away;
- * - the day is Tuesday 2025-03-04, so the week searched first starts on 2025-02-25.
+ * - the day is Tuesday 2025-03-04, so the week searched first starts on 2025-02-25;
+ * - a backfill of Monday 2025-01-20 searches ahead up to 2025-01-27 first.
  * Every result is also checked against the oracle over the events that count.
  */
 const dir = tempDir('agent-etl-known-extensions-');
@@ -60,6 +61,12 @@ const bAgain = writeCsv(dir, 'b-again.csv', [
 ]);
 const withNewAgent = writeCsv(dir, 'day-new.csv', [...shift('200', DAY), ...shift('400', DAY)]);
 const withReturner = writeCsv(dir, 'day-back.csv', [...shift('200', DAY), ...shift('300', DAY)]);
+// 300 goes online a fortnight before its next event (2025-02-05); 500 is seen on no other day
+const backfill = writeCsv(dir, 'backfill.csv', [
+  `${us('2025-01-20', '9:00:00 AM')},300,LOGIN,`,
+  `${us('2025-01-20', '9:00:30 AM')},300,ONLINE,`,
+  ...shift('500', '2025-01-20'),
+]);
 
 const base = join(dir, 'base');
 
@@ -94,7 +101,7 @@ async function dayRun(
   name: string,
   day: string,
   before?: (lake: Lake) => Promise<void>,
-): Promise<{ olderDays: string[]; intervals: Record<string, [number, number]> }> {
+): Promise<{ olderDays: string[]; days: string[]; intervals: Record<string, [number, number]> }> {
   const root = join(dir, name);
   cpSync(base, root, { recursive: true });
   return withLakeAt(root, async (lake) => {
@@ -105,10 +112,10 @@ async function dayRun(
     const steps: StepReads[] = await profiler.finish(run.runId);
     const find = steps.find((s) => s.step === 'FindAffectedWindows');
     expect(find?.unverified).toBe(0);
+    const days = Object.keys(find?.dayBytes ?? {}).sort();
     return {
-      olderDays: Object.keys(find?.dayBytes ?? {})
-        .filter((d) => d < WEEK_START)
-        .sort(),
+      olderDays: days.filter((d) => d < WEEK_START),
+      days,
       intervals: await intervalRows(lake),
     };
   });
@@ -184,4 +191,20 @@ test('a retry of MergeKnownExtensions after its commit changes nothing more', as
     );
     expect(await lake.query(known)).toEqual(expected);
   });
+});
+
+test('a backfill searches past the week ahead only for an agent the lake has seen later', async () => {
+  const { days, intervals } = await dayRun('backfill', backfill);
+  const expected = expectedIntervals(events(history, a, b, backfill));
+  // 300 online from 2025-01-20 09:00:30 to its login on 2025-02-05: every interval between, at 0.5 h
+  expect(expected['300|2025-01-31 12:00:00']).toEqual([0.5, 0]);
+  expect(intervals).toEqual(expected);
+  // 300's next event lies past the week after the day: the days after the week are searched for it
+  expect(days.filter((d) => d > '2025-01-27')).toContain('2025-02-05');
+});
+
+test('a day after everything the lake holds searches no day past the week ahead', async () => {
+  // every agent's last day is before the week's end: the lake holds later days for none of them
+  const { days } = await dayRun('no-later', withReturner);
+  expect(days.filter((d) => d > DAY)).toEqual([]);
 });
