@@ -1,4 +1,15 @@
-import { dayBounds, filesRead, neighbourDays, type SilverScan } from '../bench/profile';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import {
+  cteEvaluations,
+  dayBounds,
+  filesRead,
+  neighbourDays,
+  type ProfileNode,
+  type SilverScan,
+} from '../bench/profile';
+import { removeDir, tempDir } from './support/lake';
 
 /**
  * The pieces the bench's split by day rests on, on filter texts as DuckDB prints them in its JSON
@@ -54,6 +65,7 @@ describe('filesRead: the silver files a scan read, checked against the profile',
     `${dir}/event_date=${day}/b_0.parquet`,
   ]);
   const scan = (over: Partial<SilverScan>): SilverScan => ({
+    times: 1,
     files: 0,
     names: [],
     truncated: false,
@@ -119,4 +131,60 @@ test('neighbourDays: distinct days other than the own ones, in order', () => {
   expect(
     neighbourDays(['2025-03-04', '2025-03-01', '2025-03-03', '2025-03-01'], new Set(['2025-03-04'])),
   ).toEqual(['2025-03-01', '2025-03-03']);
+});
+
+describe('cteEvaluations: how many times Athena, which inlines every WITH query, runs each CTE', () => {
+  const cte = (name: string, index: string, definition: ProfileNode, rest: ProfileNode): ProfileNode => ({
+    operator_name: 'CTE',
+    extra_info: { 'CTE Name': name, 'Table Index': index },
+    children: [definition, rest],
+  });
+  const ref = (index: string): ProfileNode => ({ operator_name: 'CTE_SCAN', extra_info: { 'CTE Index': index } });
+  const hashJoin = (...children: ProfileNode[]): ProfileNode => ({ operator_name: 'HASH_JOIN', children });
+
+  test('a reference from inside another CTE counts as often as that CTE runs', () => {
+    // with a as (...), b as (a join a) select ... from b join b join a
+    const plan = cte(
+      'a',
+      '1',
+      { operator_name: 'TABLE_SCAN' },
+      cte('b', '2', hashJoin(ref('1'), ref('1')), hashJoin(ref('2'), ref('2'), ref('1'))),
+    );
+    const evaluations = cteEvaluations(plan);
+    expect(evaluations.get('')).toBe(1);
+    expect(evaluations.get('2')).toBe(2);
+    // twice for each run of b, once from the statement
+    expect(evaluations.get('1')).toBe(5);
+  });
+
+  test("on DuckDB's own profile of a statement whose CTEs are referenced twice each", async () => {
+    const dir = tempDir('agent-etl-cte-');
+    try {
+      const db = await DuckDBInstance.create(':memory:');
+      const connection = await db.connect();
+      const output = join(dir, 'profile.json');
+      await connection.run('create table t as select range as n from range(10)');
+      await connection.run(`pragma enable_profiling = 'json'`);
+      await connection.run(`pragma profiling_output = '${output}'`);
+      await connection.run(`
+        with a as (select n, count(*) over () as c from t),
+        b as (select x.n from a as x inner join a as y on x.n = y.c - 10 + y.n)
+        select count(*) from b as p inner join b as q on p.n = q.n`);
+      connection.closeSync();
+      const profile = JSON.parse(readFileSync(output, 'utf8')) as ProfileNode;
+      const indexOf = new Map<string, string>();
+      const visit = (node: ProfileNode) => {
+        if (node.operator_name === 'CTE')
+          indexOf.set(String(node.extra_info?.['CTE Name']), String(node.extra_info?.['Table Index']));
+        for (const child of node.children ?? []) visit(child);
+      };
+      visit(profile);
+      const evaluations = cteEvaluations(profile);
+      // b runs twice from the statement; a twice for each run of b
+      expect(evaluations.get(indexOf.get('b') ?? 'none')).toBe(2);
+      expect(evaluations.get(indexOf.get('a') ?? 'none')).toBe(4);
+    } finally {
+      removeDir(dir);
+    }
+  });
 });

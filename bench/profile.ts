@@ -64,7 +64,7 @@ export interface StepReads {
   unverified: number;
 }
 
-interface ProfileNode {
+export interface ProfileNode {
   readonly operator_name?: string;
   readonly operator_rows_scanned?: number;
   readonly operator_cardinality?: number;
@@ -74,6 +74,8 @@ interface ProfileNode {
 }
 
 export interface SilverScan {
+  /** How many times Athena would run the scan: its CTE's references, inlined (cteEvaluations). */
+  readonly times: number;
   readonly files: number;
   /** The files (or globs) the profile names; DuckDB names the first few and ends with "..." past them. */
   readonly names: readonly string[];
@@ -89,6 +91,8 @@ export interface SilverScan {
  */
 interface GoldScan {
   readonly table: string;
+  /** How many times Athena would run the scan (cteEvaluations). */
+  readonly times: number;
   readonly filters: string;
   /** The columns the scan reads (its projections and filters name them). */
   readonly columns: readonly string[];
@@ -132,43 +136,98 @@ function filterText(info: Record<string, unknown>): string {
     .join(' AND ');
 }
 
+/**
+ * How many times Athena would evaluate what lies in each CTE definition of a statement's profile, by
+ * the CTE's table index ('' for the statement outside every definition, once). DuckDB (1.4 on)
+ * materializes a CTE referenced more than once, evaluates it once and reads it back (CTE_SCAN); Trino
+ * inlines every WITH query where it is referenced, so each reference runs it again
+ * (https://github.com/trinodb/trino/issues/18421, open), including the references from inside other
+ * CTEs, each as many times as that CTE runs. A CTE referenced once is inlined by DuckDB too: it has
+ * no CTE node and counts once.
+ */
+export function cteEvaluations(root: ProfileNode): Map<string, number> {
+  const references = new Map<string, string[]>();
+  const visit = (node: ProfileNode, scope: string) => {
+    const info = node.extra_info ?? {};
+    if (node.operator_name === 'CTE_SCAN') {
+      const cte = String(info['CTE Index'] ?? '');
+      references.set(cte, [...(references.get(cte) ?? []), scope]);
+    }
+    const children = node.children ?? [];
+    if (node.operator_name === 'CTE') {
+      // a CTE node's first child is the definition, the second the rest of the statement
+      const [definition, rest] = children;
+      if (definition) visit(definition, String(info['Table Index'] ?? ''));
+      if (rest) visit(rest, scope);
+    } else for (const child of children) visit(child, scope);
+  };
+  visit(root, '');
+  const evaluations = new Map<string, number>([['', 1]]);
+  const count = (cte: string, path: ReadonlySet<string>): number => {
+    const known = evaluations.get(cte);
+    if (known !== undefined) return known;
+    if (path.has(cte)) throw new Error(`a CTE that references itself (table index ${cte})`);
+    const inner = new Set([...path, cte]);
+    const total = (references.get(cte) ?? []).reduce((sum, scope) => sum + count(scope, inner), 0);
+    evaluations.set(cte, total);
+    return total;
+  };
+  for (const cte of references.keys()) count(cte, new Set());
+  return evaluations;
+}
+
 /** Silver scans (Parquet), gold day scans and table scans (warehouse) of one statement's profile. */
 function collect(
-  node: ProfileNode,
+  root: ProfileNode,
   warehouse: string,
   found: { silver: SilverScan[]; gold: Omit<GoldScan, 'dayRows'>[] },
   tableRows: Record<string, number>,
 ): void {
-  const info = node.extra_info ?? {};
-  if (node.operator_name === 'READ_PARQUET') {
-    const listed = String(info['Filename(s)'] ?? '');
-    // The columns a scan reads are the ones its projections and filters name.
-    found.silver.push({
-      files: Number(info['Total Files Read'] ?? 0),
-      names: listed.match(/[^\s,]+\.parquet/g) ?? [],
-      truncated: listed.trimEnd().endsWith('...'),
-      rowsScanned: Number(node.operator_rows_scanned ?? 0),
-      filters: filterText(info),
-      text: JSON.stringify({ ...info, 'Filename(s)': undefined }),
-    });
-  } else if (typeof info.Table === 'string') {
-    const [catalog, , table = ''] = info.Table.split('.');
-    // Every warehouse table (gold, ops, staging, and any a later change adds); the loader's temp tables
-    // are its own work, not Athena's.
-    if (catalog === warehouse)
-      tableRows[table] = (tableRows[table] ?? 0) + Number(node.operator_rows_scanned ?? 0);
-    if (catalog === warehouse && PARTITIONED.has(table)) {
-      const columns = named(columnsOf(table), JSON.stringify(info));
-      found.gold.push({
-        table,
+  const evaluations = cteEvaluations(root);
+  const walk = (node: ProfileNode, scope: string) => {
+    const times = evaluations.get(scope) ?? 1;
+    scan(node, times);
+    const children = node.children ?? [];
+    if (node.operator_name === 'CTE') {
+      const [definition, rest] = children;
+      if (definition) walk(definition, String(node.extra_info?.['Table Index'] ?? ''));
+      if (rest) walk(rest, scope);
+    } else for (const child of children) walk(child, scope);
+  };
+  const scan = (node: ProfileNode, times: number) => {
+    const info = node.extra_info ?? {};
+    if (node.operator_name === 'READ_PARQUET') {
+      const listed = String(info['Filename(s)'] ?? '');
+      // The columns a scan reads are the ones its projections and filters name.
+      found.silver.push({
+        times,
+        files: Number(info['Total Files Read'] ?? 0),
+        names: listed.match(/[^\s,]+\.parquet/g) ?? [],
+        truncated: listed.trimEnd().endsWith('...'),
+        rowsScanned: Number(node.operator_rows_scanned ?? 0),
         filters: filterText(info),
-        columns: columns.length > 0 ? columns : columnsOf(table),
-        emitted: Number(node.operator_cardinality ?? 0),
-        scanned: Number(node.operator_rows_scanned ?? 0),
+        text: JSON.stringify({ ...info, 'Filename(s)': undefined }),
       });
+    } else if (typeof info.Table === 'string') {
+      const [catalog, , table = ''] = info.Table.split('.');
+      // Every warehouse table (gold, ops, staging, and any a later change adds); the loader's temp tables
+      // are its own work, not Athena's.
+      if (catalog === warehouse)
+        tableRows[table] = (tableRows[table] ?? 0) + times * Number(node.operator_rows_scanned ?? 0);
+      if (catalog === warehouse && PARTITIONED.has(table)) {
+        const columns = named(columnsOf(table), JSON.stringify(info));
+        found.gold.push({
+          table,
+          times,
+          filters: filterText(info),
+          columns: columns.length > 0 ? columns : columnsOf(table),
+          emitted: Number(node.operator_cardinality ?? 0),
+          scanned: Number(node.operator_rows_scanned ?? 0),
+        });
+      }
     }
-  }
-  for (const child of node.children ?? []) collect(child, warehouse, found, tableRows);
+  };
+  walk(root, '');
 }
 
 const DAY_MS = 86_400_000;
@@ -568,20 +627,23 @@ export async function profileSteps(
         };
         for (const scan of silver) {
           const { byFile, verified } = silverReads(scan, size.fileColumns, tableDirs);
-          reads.silverFiles += scan.files;
+          reads.silverFiles += scan.files * scan.times;
           if (!verified) reads.unverified += 1;
-          for (const [file, bytes] of byFile) {
+          for (const [file, once] of byFile) {
+            const bytes = once * scan.times;
             reads.silverBytes += bytes;
             const table = SILVER_TABLES.find((t) => file.includes(`/${t.name}/`))?.name ?? 'silver';
             byDay(EVENT_DATE.exec(file)?.[1], bytes, table);
           }
         }
         for (const scan of gold) {
-          const { byDay: days, notByDay, verified } = goldReads(scan, size);
+          const { byDay: days, notByDay: notByDayOnce, verified } = goldReads(scan, size);
           if (!verified) reads.unverified += 1;
+          const notByDay = notByDayOnce * scan.times;
           reads.tableBytes += notByDay;
           byDay(undefined, notByDay, scan.table);
-          for (const [day, bytes] of days) {
+          for (const [day, once] of days) {
+            const bytes = once * scan.times;
             reads.tableBytes += bytes;
             if (scan.table === AGENT_INTERVALS.name)
               reads.goldDayBytes[day] = (reads.goldDayBytes[day] ?? 0) + bytes;
