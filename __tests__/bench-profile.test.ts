@@ -139,7 +139,10 @@ describe('cteEvaluations: how many times Athena, which inlines every WITH query,
     extra_info: { 'CTE Name': name, 'Table Index': index },
     children: [definition, rest],
   });
-  const ref = (index: string): ProfileNode => ({ operator_name: 'CTE_SCAN', extra_info: { 'CTE Index': index } });
+  const ref = (index: string): ProfileNode => ({
+    operator_name: 'CTE_SCAN',
+    extra_info: { 'CTE Index': index },
+  });
   const hashJoin = (...children: ProfileNode[]): ProfileNode => ({ operator_name: 'HASH_JOIN', children });
 
   test('a reference from inside another CTE counts as often as that CTE runs', () => {

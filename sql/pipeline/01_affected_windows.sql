@@ -5,37 +5,41 @@
 -- Silver is read by day only: loaded_days says which days a run wrote; event_extents (first and last event
 -- per extension and day) finds the neighbouring events, within a week of the run's days, and further back or
 -- ahead only for the extensions with nothing that near: back, to the last day known_extensions holds for the
--- extension (every older day only if that day's rows no longer count), and not at all for an extension it
--- has never seen. Every silver read joins on event_date, which Athena
--- prunes on at run time (dynamic filtering and dynamic partition pruning, Trino documentation
+-- extension (every older day only if that day's rows no longer count), ahead only for one seen after the
+-- week, and not at all for an extension it has never seen. Every silver read joins on event_date, which
+-- Athena prunes on at run time (dynamic filtering and dynamic partition pruning, Trino documentation
 -- "Dynamic filtering"; Athena engine version 3 runs Trino).
+-- Athena runs a WITH query again at each of its references (Trino inlines them:
+-- https://github.com/trinodb/trino/issues/18421), where DuckDB materializes one referenced twice. So a
+-- query whose result is needed twice is referenced once where it can be, its result carried along in
+-- columns (the week's bounds, the week's first and last event, the neighbours found so far), and the
+-- bench bills a read once for every time Athena would make it (bench/profile.ts, cteEvaluations).
 -- Merged on (run_id, extension), so a retry after a commit whose answer was lost adds nothing.
 merge into affected_windows as target
 using (
     with run as (
+        -- this run's own values, as literals: no reference to it reads a table (Athena runs a WITH query
+        -- again at each of its references, https://github.com/trinodb/trino/issues/18421). What the
+        -- statement writes is held to a run still RUNNING at its end.
         select
-            runs.run_id,
-            runs.source_object
-        from pipeline_runs as runs
-        where runs.run_id = from_utf8(from_base64('{run_id}'))
-            and runs.status = 'RUNNING'
+            from_utf8(from_base64('{run_id}')) as run_id,
+            from_utf8(from_base64('{source_object}')) as source_object
     ),
 
     published_runs as (
         -- the run whose rows stand for each object: this run for its own object, else the object's
-        -- latest successful run (rows of failed or unfinished runs never count)
+        -- latest successful run (rows of failed or unfinished runs never count); one scan of the runs
         select
-            source_object,
-            run_id
-        from run
-        union all
-        select
-            source_object,
-            max_by(run_id, started_at) as run_id
-        from pipeline_runs
-        where status = 'SUCCEEDED'
-            and source_object not in (select source_object from run)
-        group by source_object
+            runs.source_object,
+            max_by(
+                runs.run_id,
+                case when runs.run_id = run.run_id then timestamp '9999-12-31 00:00:00' else runs.started_at end
+            ) as run_id
+        from pipeline_runs as runs
+        cross join run
+        where runs.status = 'SUCCEEDED'
+            or runs.run_id = run.run_id
+        group by runs.source_object
     ),
 
     object_runs as (
@@ -64,15 +68,6 @@ using (
         inner join object_runs
             on days.source_object = object_runs.source_object
             and days.run_id = object_runs.run_id
-    ),
-
-    lake_days as (
-        -- the last day of the lake's published rows
-        select max(days.event_date) as last_day
-        from loaded_days as days
-        inner join published_runs
-            on days.source_object = published_runs.source_object
-            and days.run_id = published_runs.run_id
     ),
 
     object_extents as (
@@ -106,10 +101,13 @@ using (
     ),
 
     touched as (
+        -- with the week either side of the run's days (where nearly every neighbour lies) on every row
         select
             extension,
             min(first_event) as first_event,
-            max(last_event) as last_event
+            max(last_event) as last_event,
+            cast(cast(min(min(first_event)) over () as date) - interval '7' day as date) as week_first,
+            cast(cast(max(max(last_event)) over () as date) + interval '7' day as date) as week_last
         from (
             select * from object_extents
             union all
@@ -119,14 +117,16 @@ using (
     ),
 
     lookback as (
-        -- a week either side of the run's days: where nearly every neighbour lies
+        -- the week as one row, which bounds the scan of nearby (its partitions, in Athena)
         select
-            cast(cast(min(first_event) as date) - interval '7' day as date) as first_day,
-            cast(cast(max(last_event) as date) + interval '7' day as date) as last_day
+            min(week_first) as first_day,
+            max(week_last) as last_day
         from touched
     ),
 
     nearby as (
+        -- every extension's published extents of the week (the partitions read are the same whichever
+        -- extensions are kept; near_bounds and reads keep the run's)
         select
             extents.extension,
             extents.event_date,
@@ -139,17 +139,18 @@ using (
         inner join published_runs
             on extents.source_object = published_runs.source_object
             and extents.run_id = published_runs.run_id
-        inner join touched
-            on extents.extension = touched.extension
     ),
 
     near_bounds as (
         -- a day whose events lie on both sides of first_event (or last_event) says only that the
-        -- neighbour is on that day
+        -- neighbour is on that day; the week's first and last event say whether it holds any event
+        -- before (after) the window
         select
             touched.extension,
             touched.first_event,
             touched.last_event,
+            touched.week_first,
+            touched.week_last,
             max(case when nearby.last_event < touched.first_event then nearby.last_event end) as previous_event,
             max(
                 case
@@ -163,35 +164,38 @@ using (
                     when nearby.last_event > touched.last_event and nearby.first_event <= touched.last_event
                         then nearby.event_date
                 end
-            ) as next_day
+            ) as next_day,
+            min(nearby.first_event) as week_first_event,
+            max(nearby.last_event) as week_last_event
         from touched
         left join nearby
             on nearby.extension = touched.extension
         group by
             touched.extension,
             touched.first_event,
-            touched.last_event
+            touched.last_event,
+            touched.week_first,
+            touched.week_last
     ),
 
     straddled_days as (
-        select
-            extension,
-            previous_day as event_date
+        -- the straddled day before and the one after, from one reference to near_bounds
+        select distinct
+            near_bounds.extension,
+            near_bounds.first_event,
+            near_bounds.last_event,
+            case when sides.side = 1 then near_bounds.previous_day else near_bounds.next_day end as event_date
         from near_bounds
-        where previous_day is not null
-        union
-        select
-            extension,
-            next_day as event_date
-        from near_bounds
-        where next_day is not null
+        cross join (values (1), (2)) as sides (side)
+        where (sides.side = 1 and near_bounds.previous_day is not null)
+            or (sides.side = 2 and near_bounds.next_day is not null)
     ),
 
     straddled as (
         select
-            near_bounds.extension,
-            max(case when events.done_on < near_bounds.first_event then events.done_on end) as previous_event,
-            min(case when events.done_on > near_bounds.last_event then events.done_on end) as next_event
+            straddled_days.extension,
+            max(case when events.done_on < straddled_days.first_event then events.done_on end) as previous_event,
+            min(case when events.done_on > straddled_days.last_event then events.done_on end) as next_event
         from straddled_days
         inner join agent_events as events
             on events.event_date = straddled_days.event_date
@@ -199,9 +203,7 @@ using (
         inner join published_runs
             on events.source_object = published_runs.source_object
             and events.run_id = published_runs.run_id
-        inner join near_bounds
-            on near_bounds.extension = straddled_days.extension
-        group by near_bounds.extension
+        group by straddled_days.extension
     ),
 
     near_neighbours as (
@@ -209,6 +211,10 @@ using (
             near_bounds.extension,
             near_bounds.first_event,
             near_bounds.last_event,
+            near_bounds.week_first,
+            near_bounds.week_last,
+            near_bounds.week_first_event,
+            near_bounds.week_last_event,
             case
                 when near_bounds.previous_event is null then straddled.previous_event
                 when straddled.previous_event is null then near_bounds.previous_event
@@ -231,6 +237,10 @@ using (
             last_event,
             previous_event,
             next_event,
+            week_first,
+            week_last,
+            week_first_event,
+            week_last_event,
             date_trunc('hour', coalesce(previous_event, first_event))
                 + floor(minute(coalesce(previous_event, first_event)) / 30) * interval '30' minute as window_start,
             date_trunc('hour', coalesce(next_event, last_event))
@@ -239,47 +249,57 @@ using (
         from near_neighbours
     ),
 
-    near_reach as (
+    unresolved as (
+        -- the extensions with no event before the window within the week that the lake has seen before the
+        -- week: their older extents are read too (none, most days, and then nothing is read); one it has
+        -- never seen (a new agent) has no published event before known_extensions.first_day. The same ahead,
+        -- for one seen after the week (a backfill).
         select
             near_windows.extension,
-            max(case when nearby.first_event < near_windows.window_start then 1 else 0 end) as has_before,
-            max(case when nearby.last_event >= near_windows.window_end then 1 else 0 end) as has_after
-        from near_windows
-        left join nearby
-            on nearby.extension = near_windows.extension
-        group by near_windows.extension
-    ),
-
-    unresolved_before as (
-        -- extensions with no event before the window within the week that the lake has seen before the
-        -- week: their older extents are read too (none, most days, and then nothing is read). One it has
-        -- never seen (a new agent) has no published event before known_extensions.first_day.
-        select
-            near_reach.extension,
-            lookback.first_day as before_day,
+            near_windows.first_event,
+            near_windows.last_event,
+            near_windows.previous_event,
+            near_windows.next_event,
+            near_windows.week_first,
+            near_windows.week_last,
+            coalesce(near_windows.week_first_event < near_windows.window_start, false) = false
+                and known.first_day < near_windows.week_first as search_back,
             known.first_day,
             -- no published event of the extension lies after last_day: if that is before the week, its
             -- previous event is on that day, unless none of that day's rows count any more
-            case when known.last_day < lookback.first_day then known.last_day end as last_day
-        from near_reach
-        cross join lookback
+            case when known.last_day < near_windows.week_first then known.last_day end as last_day,
+            coalesce(near_windows.week_last_event >= near_windows.window_end, false) = false
+                and known.last_day > near_windows.week_last as search_ahead
+        from near_windows
         inner join known_extensions as known
-            on known.extension = near_reach.extension
-        where near_reach.has_before = 0
-            and known.first_day < lookback.first_day
+            on known.extension = near_windows.extension
+    ),
+
+    back_search as (
+        select * from unresolved
+        where search_back
+    ),
+
+    ahead_search as (
+        select * from unresolved
+        where search_ahead
     ),
 
     last_seen as (
         -- the last day before the week: one day, for an agent back after more than a week
         select
-            extents.extension,
+            back_search.extension,
+            back_search.first_event,
+            back_search.last_event,
+            back_search.previous_event,
+            back_search.next_event,
             extents.event_date,
-            extents.first_event,
-            extents.last_event
+            extents.first_event as day_first,
+            extents.last_event as day_last
         from event_extents as extents
-        inner join unresolved_before
-            on extents.extension = unresolved_before.extension
-            and extents.event_date = unresolved_before.last_day
+        inner join back_search
+            on extents.extension = back_search.extension
+            and extents.event_date = back_search.last_day
         inner join published_runs
             on extents.source_object = published_runs.source_object
             and extents.run_id = published_runs.run_id
@@ -288,109 +308,155 @@ using (
     searched_back as (
         -- the others (the last day is inside the week, or its rows no longer count): every older day from
         -- the first
-        select
-            extension,
-            first_day,
-            before_day
-        from unresolved_before
+        select * from back_search
         where extension not in (select extension from last_seen)
-    ),
-
-    unresolved_after as (
-        -- the same after the week, in a lake holding later days (a backfill)
-        select
-            near_reach.extension,
-            lookback.last_day as after_day
-        from near_reach
-        cross join lookback
-        cross join lake_days
-        where near_reach.has_after = 0
-            and lake_days.last_day > lookback.last_day
     ),
 
     far as (
         select * from last_seen
         union all
         select
-            extents.extension,
-            extents.event_date,
-            extents.first_event,
-            extents.last_event
-        from event_extents as extents
-        inner join searched_back
-            on extents.extension = searched_back.extension
-            and extents.event_date >= searched_back.first_day
-            and extents.event_date < searched_back.before_day
+            beyond.extension,
+            beyond.first_event,
+            beyond.last_event,
+            beyond.previous_event,
+            beyond.next_event,
+            beyond.event_date,
+            beyond.day_first,
+            beyond.day_last
+        from (
+            select
+                searched_back.extension,
+                searched_back.first_event,
+                searched_back.last_event,
+                searched_back.previous_event,
+                searched_back.next_event,
+                extents.event_date,
+                extents.first_event as day_first,
+                extents.last_event as day_last,
+                extents.source_object,
+                extents.run_id
+            from event_extents as extents
+            inner join searched_back
+                on extents.extension = searched_back.extension
+                and extents.event_date >= searched_back.first_day
+                and extents.event_date < searched_back.week_first
+            union all
+            select
+                ahead_search.extension,
+                ahead_search.first_event,
+                ahead_search.last_event,
+                ahead_search.previous_event,
+                ahead_search.next_event,
+                extents.event_date,
+                extents.first_event as day_first,
+                extents.last_event as day_last,
+                extents.source_object,
+                extents.run_id
+            from event_extents as extents
+            inner join ahead_search
+                on extents.extension = ahead_search.extension
+                and extents.event_date > ahead_search.week_last
+        ) as beyond
+        -- joined after the union, so that each search bounds its own scan
         inner join published_runs
-            on extents.source_object = published_runs.source_object
-            and extents.run_id = published_runs.run_id
-        union all
-        select
-            extents.extension,
-            extents.event_date,
-            extents.first_event,
-            extents.last_event
-        from event_extents as extents
-        inner join unresolved_after
-            on extents.extension = unresolved_after.extension
-            and extents.event_date > unresolved_after.after_day
-        inner join published_runs
-            on extents.source_object = published_runs.source_object
-            and extents.run_id = published_runs.run_id
+            on beyond.source_object = published_runs.source_object
+            and beyond.run_id = published_runs.run_id
     ),
 
     far_neighbours as (
+        -- the neighbours found beyond the week, then the window they give and the days it reads there, in
+        -- one pass over far (which carries the week's findings)
         select
-            far.extension,
-            max(case when far.last_event < near_windows.first_event then far.last_event end) as previous_event,
-            min(case when far.first_event > near_windows.last_event then far.first_event end) as next_event
-        from far
-        inner join near_windows
-            on near_windows.extension = far.extension
-        group by far.extension
+            extension,
+            window_start,
+            window_end,
+            max(case when day_first < window_start then event_date end) as read_from,
+            min(case when day_last >= window_end then event_date end) as read_to
+        from (
+            select
+                extension,
+                event_date,
+                day_first,
+                day_last,
+                date_trunc('hour', changed_from)
+                    + floor(minute(changed_from) / 30) * interval '30' minute as window_start,
+                date_trunc('hour', changed_to)
+                    + floor(minute(changed_to) / 30) * interval '30' minute
+                    + interval '30' minute as window_end
+            from (
+                select
+                    extension,
+                    event_date,
+                    day_first,
+                    day_last,
+                    coalesce(
+                        previous_event,
+                        max(case when day_last < first_event then day_last end) over (partition by extension),
+                        first_event
+                    ) as changed_from,
+                    coalesce(
+                        next_event,
+                        min(case when day_first > last_event then day_first end) over (partition by extension),
+                        last_event
+                    ) as changed_to
+                from far
+            ) as far_bounds
+        ) as far_windows
+        group by
+            extension,
+            window_start,
+            window_end
     ),
 
-    bounds as (
+    windows as (
         select
             near_windows.extension,
-            coalesce(near_windows.previous_event, far_neighbours.previous_event, near_windows.first_event) as changed_from,
-            coalesce(near_windows.next_event, far_neighbours.next_event, near_windows.last_event) as changed_to
+            coalesce(far_neighbours.window_start, near_windows.window_start) as window_start,
+            coalesce(far_neighbours.window_end, near_windows.window_end) as window_end,
+            far_neighbours.read_from as far_read_from,
+            far_neighbours.read_to as far_read_to
         from near_windows
         left join far_neighbours
             on far_neighbours.extension = near_windows.extension
     ),
 
-    windows as (
-        select
-            extension,
-            date_trunc('hour', changed_from)
-                + floor(minute(changed_from) / 30) * interval '30' minute as window_start,
-            date_trunc('hour', changed_to)
-                + floor(minute(changed_to) / 30) * interval '30' minute
-                + interval '30' minute as window_end
-        from bounds
-    ),
-
     reads as (
         -- the day of the last event before each window (it sets the state the window opens in) and of the
-        -- first at or after its end (it closes the window's last span)
+        -- first at or after its end (it closes the window's last span), in the week or beyond it
         select
-            windows.extension,
-            windows.window_start,
-            windows.window_end,
-            max(case when extents.first_event < windows.window_start then extents.event_date end) as read_from,
-            min(case when extents.last_event >= windows.window_end then extents.event_date end) as read_to
-        from windows
-        left join (
-            select * from nearby
-            union all
-            select * from far
-        ) as extents
-            on extents.extension = windows.extension
-        group by
-            windows.extension,
-            windows.window_start,
-            windows.window_end
+            extension,
+            window_start,
+            window_end,
+            case
+                when near_read_from is null then far_read_from
+                when far_read_from is null then near_read_from
+                else greatest(near_read_from, far_read_from)
+            end as read_from,
+            case
+                when near_read_to is null then far_read_to
+                when far_read_to is null then near_read_to
+                else least(near_read_to, far_read_to)
+            end as read_to
+        from (
+            select
+                windows.extension,
+                windows.window_start,
+                windows.window_end,
+                windows.far_read_from,
+                windows.far_read_to,
+                max(case when nearby.first_event < windows.window_start then nearby.event_date end) as near_read_from,
+                min(case when nearby.last_event >= windows.window_end then nearby.event_date end) as near_read_to
+            from windows
+            left join nearby
+                on nearby.extension = windows.extension
+            group by
+                windows.extension,
+                windows.window_start,
+                windows.window_end,
+                windows.far_read_from,
+                windows.far_read_to
+        ) as week_reads
     )
 
     select
@@ -404,6 +470,10 @@ using (
         coalesce(reads.read_to, cast(reads.window_end as date)) as read_to
     from reads
     cross join run
+    -- a retry of a run that has failed since (and was undone) adds nothing
+    inner join pipeline_runs as runs
+        on runs.run_id = run.run_id
+        and runs.status = 'RUNNING'
 ) as source
 on target.run_id = source.run_id
     and target.extension = source.extension
