@@ -241,3 +241,28 @@ test('a lake written before the day summaries gains them on open, with the same 
     lake.close();
   }
 });
+
+/**
+ * Athena runs a WITH query again at each of its references (Trino inlines them,
+ * https://github.com/trinodb/trino/issues/18421), and a reference from inside another WITH query runs
+ * as often as that one does: before the statements were written for it, FindAffectedWindows would have
+ * read the run's own extents 146 times in a day into 90 days. The bound keeps a new reference from
+ * multiplying the reads again.
+ */
+const MOST_RUNS_OF_A_SCAN = 24;
+
+test('in Athena, no statement of a day runs one of its scans more than 24 times', () => {
+  for (const days of [0, 7, 35]) {
+    const steps = (reads.get(days) ?? []).filter((s) => s.step !== 'LoadCsvToSilver');
+    const most = (step: string) =>
+      Math.max(...Object.values(steps.find((s) => s.step === step)?.evaluations ?? {}));
+    const over = steps.flatMap((s) =>
+      Object.entries(s.evaluations)
+        .filter(([, times]) => times > MOST_RUNS_OF_A_SCAN)
+        .map(([table, times]) => `${s.step} ${table} ${times}`),
+    );
+    expect(over).toEqual([]);
+    // the count is taken: the neighbour search reads the week's extents once per reference to it
+    expect(most('FindAffectedWindows')).toBeGreaterThan(1);
+  }
+});

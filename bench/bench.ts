@@ -258,6 +258,17 @@ function printSteps(title: string, steps: readonly StepReads[] | undefined): voi
         .join('; ') || 'none'
     }\n`,
   );
+  // Athena runs a WITH query again at each of its references: the bytes above count every run.
+  process.stdout.write(
+    `    most runs of one scan in Athena (WITH queries inlined): ${
+      steps
+        .flatMap((s) => {
+          const [table, times] = Object.entries(s.evaluations).sort((a, b) => b[1] - a[1])[0] ?? [];
+          return table && times && times > 1 ? [`${s.step} ${times} (${table})`] : [];
+        })
+        .join(', ') || 'none above 1'
+    }\n`,
+  );
 }
 
 /** The bytes target, checked from the profiled runs: own + other against the empty lake, neighbours flat. */

@@ -62,6 +62,11 @@ export interface StepReads {
   readonly tableSplit: Record<string, ReadSplit>;
   /** Scans whose day attribution did not check out against the profile (then estimated as before). */
   unverified: number;
+  /**
+   * Per table: the most times Athena would run one of the step's scans of it, which inlines each WITH
+   * query at each of its references (cteEvaluations).
+   */
+  readonly evaluations: Record<string, number>;
 }
 
 export interface ProfileNode {
@@ -182,10 +187,14 @@ function collect(
   warehouse: string,
   found: { silver: SilverScan[]; gold: Omit<GoldScan, 'dayRows'>[] },
   tableRows: Record<string, number>,
+  evaluations: Record<string, number>,
 ): void {
-  const evaluations = cteEvaluations(root);
+  const evaluated = (table: string, times: number) => {
+    evaluations[table] = Math.max(evaluations[table] ?? 0, times);
+  };
+  const runs = cteEvaluations(root);
   const walk = (node: ProfileNode, scope: string) => {
-    const times = evaluations.get(scope) ?? 1;
+    const times = runs.get(scope) ?? 1;
     scan(node, times);
     const children = node.children ?? [];
     if (node.operator_name === 'CTE') {
@@ -198,6 +207,8 @@ function collect(
     const info = node.extra_info ?? {};
     if (node.operator_name === 'READ_PARQUET') {
       const listed = String(info['Filename(s)'] ?? '');
+      const silverTable = SILVER_TABLES.find((t) => listed.includes(`/${t.name}/`));
+      if (silverTable) evaluated(silverTable.name, times);
       // The columns a scan reads are the ones its projections and filters name.
       found.silver.push({
         times,
@@ -212,8 +223,10 @@ function collect(
       const [catalog, , table = ''] = info.Table.split('.');
       // Every warehouse table (gold, ops, staging, and any a later change adds); the loader's temp tables
       // are its own work, not Athena's.
-      if (catalog === warehouse)
+      if (catalog === warehouse) {
         tableRows[table] = (tableRows[table] ?? 0) + times * Number(node.operator_rows_scanned ?? 0);
+        evaluated(table, times);
+      }
       if (catalog === warehouse && PARTITIONED.has(table)) {
         const columns = named(columnsOf(table), JSON.stringify(info));
         found.gold.push({
@@ -550,6 +563,7 @@ export async function profileSteps(
           ownDays: [],
           tableSplit: {},
           unverified: 0,
+          evaluations: {},
         },
         silver: [],
         gold: [],
@@ -560,7 +574,7 @@ export async function profileSteps(
     entry.reads.statements += 1;
     entry.reads.seconds += Number(profile.latency ?? 0);
     const found = { silver: [] as SilverScan[], gold: [] as Omit<GoldScan, 'dayRows'>[] };
-    collect(profile, warehouse, found, entry.reads.tableRows);
+    collect(profile, warehouse, found, entry.reads.tableRows, entry.reads.evaluations);
     entry.silver.push(...found.silver);
     entry.gold.push(...found.gold.map((g) => ({ ...g, dayRows: dayRows.get(g.table) ?? new Map() })));
   };
