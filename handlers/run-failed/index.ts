@@ -3,13 +3,17 @@ import mergeIntervals from '../../sql/pipeline/03_merge_intervals.sql';
 import appendIntervals from '../../sql/pipeline/04_append_intervals.sql';
 import mergeWeeklySummary from '../../sql/pipeline/05_merge_weekly_summary.sql';
 import runDays from '../../sql/pipeline/run_days.sql';
+import firstWindows from '../../sql/rule/first_windows.ctes';
 import productiveTime from '../../sql/rule/productive_time.ctes';
 import { expandIncludes } from '../../workflow/sql-include';
 import type { UndoSql } from './backstop';
 import { awsDependencies, createRunFailedHandler } from './handler';
 
 /** The files the undo statements include, as the bundle carries them. */
-const INCLUDED: Readonly<Record<string, string>> = { 'rule/productive_time.ctes': productiveTime };
+const INCLUDED: Readonly<Record<string, string>> = {
+  'rule/first_windows.ctes': firstWindows,
+  'rule/productive_time.ctes': productiveTime,
+};
 
 const withIncludes = (sql: string) =>
   expandIncludes(sql, (file) => {

@@ -43,6 +43,9 @@ using (
             and intervals.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
     ),
 
+    -- include rule/first_windows.ctes
+    ,
+
     windows as (
         -- the windows with an event before them (they hold that event's row), and the others that hold rows
         select
@@ -53,7 +56,7 @@ using (
             run_windows.read_to
         from run_windows
         where run_windows.read_from is not null
-            or run_windows.extension in (select extension from current_intervals)
+            or run_windows.extension in (select extension from held_windows)
     ),
 
     window_range as (

@@ -13,41 +13,9 @@ insert into agent_intervals (
     productive_hours,
     event_count
 )
-with first_windows as (
-    select
-        affected.extension,
-        affected.window_start,
-        affected.window_end,
-        cast(affected.window_start as date) as read_from,
-        affected.read_to
-    from affected_windows as affected
-    where affected.run_id = from_utf8(from_base64('{run_id}'))
-        and affected.read_from is null
-),
-
-first_range as (
-    select
-        min(window_start) as first_interval,
-        max(window_end) as end_interval
-    from first_windows
-    having count(*) > 0
-),
-
-held_windows as (
-    -- the windows holding any row now (MergeIntervals took them)
-    select distinct intervals.extension
-    from agent_intervals as intervals
-    inner join first_range
-        on intervals.interval_start >= first_range.first_interval
-        and intervals.interval_start < first_range.end_interval
-    inner join first_windows
-        on intervals.extension = first_windows.extension
-        and intervals.interval_start >= first_windows.window_start
-        and intervals.interval_start < first_windows.window_end
-    -- the run's days as literals (sql/pipeline/run_days.sql): at most their partitions are read
-    where intervals.interval_start >= cast(cast(from_utf8(from_base64('{first_day}')) as date) as timestamp)
-        and intervals.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
-),
+with
+-- include rule/first_windows.ctes
+,
 
 windows as (
     -- the windows that hold no rows
