@@ -193,13 +193,18 @@ test('a retry of AppendIntervals after its commit inserts nothing more', async (
       .then(() => undefined)
       .catch((error: unknown) => error);
     expect(stopped).toBeInstanceOf(ExecutionAbortedError);
-    const [running] = await lake.query(`select run_id from pipeline_runs where status = 'RUNNING'`);
+    const [running] = await lake.query(
+      `select run_id, source_object from pipeline_runs where status = 'RUNNING'`,
+    );
     const runId = String(running?.run_id);
     const appended = await rowsOf(lake);
     expect(appended).toBeGreaterThan(10);
 
     // What a Step Functions retry sends: the same text again.
-    const values = await runDayValues(lake, readSql(RUN_DAYS.file), runId);
+    const values = {
+      ...(await runDayValues(lake, readSql(RUN_DAYS.file), runId)),
+      source_object: String(running?.source_object),
+    };
     const retry = await lake.query(renderSql(readSql('pipeline/04_append_intervals.sql'), values));
     expect(Number(retry[0]?.Count)).toBe(0);
     expect(await rowsOf(lake)).toBe(appended);
@@ -314,5 +319,30 @@ test('a window the failed run emptied is filled again by UndoAppendIntervals', a
     expect(undo.appended).toEqual([rows300]);
     expect(await rowsOf(lake, '300')).toBe(rows300);
     expect(await dataExports(lake)).toEqual(mondayOnly);
+  });
+}, 60_000);
+
+test('RecordRun sent again for a run that has failed since (and was undone) leaves it failed', async () => {
+  await withLakeAt(join(dir, 'late-record'), async (lake) => {
+    const stopped = await runFile(lake, monday, { key: 'in/monday.csv', interruptAt: 'RecordRun' }).catch(
+      (error: unknown) => error,
+    );
+    expect(stopped).toBeInstanceOf(ExecutionAbortedError);
+    const [running] = await lake.query(
+      `select run_id, source_object from pipeline_runs where status = 'RUNNING'`,
+    );
+    const runId = String(running?.run_id);
+    const values = {
+      ...(await runDayValues(lake, readSql(RUN_DAYS.file), runId)),
+      source_object: String(running?.source_object),
+    };
+    // the local repair: recorded FAILED, its gold writes undone
+    expect((await closeInterruptedRuns(lake)).map((run) => run.runId)).toEqual([runId]);
+    const undone = await dataExports(lake);
+    // a late delivery of the commit point: no source row, so no change
+    await lake.query(renderSql(readSql('pipeline/07_record_run.sql'), values));
+    const [row] = await lake.query('select status, rows_loaded from pipeline_runs where run_id = ?', [runId]);
+    expect(row).toEqual({ status: 'FAILED', rows_loaded: null });
+    expect(await dataExports(lake)).toEqual(undone);
   });
 }, 60_000);

@@ -176,7 +176,9 @@ test('a retry of MergeKnownExtensions after its commit changes nothing more', as
       .then(() => undefined)
       .catch((error: unknown) => error);
     expect(stopped).toBeInstanceOf(ExecutionAbortedError);
-    const [running] = await lake.query(`select run_id from pipeline_runs where status = 'RUNNING'`);
+    const [running] = await lake.query(
+      `select run_id, source_object from pipeline_runs where status = 'RUNNING'`,
+    );
     const known = `select extension, cast(first_day as varchar) as first, cast(last_day as varchar) as last
        from ${KNOWN_EXTENSIONS.name} order by extension`;
     const expected = [
@@ -187,7 +189,10 @@ test('a retry of MergeKnownExtensions after its commit changes nothing more', as
     expect(await lake.query(known)).toEqual(expected);
     // What a Step Functions retry sends: the same text again.
     await lake.query(
-      renderSql(readSql('pipeline/06_merge_known_extensions.sql'), { run_id: String(running?.run_id) }),
+      renderSql(readSql('pipeline/06_merge_known_extensions.sql'), {
+        run_id: String(running?.run_id),
+        source_object: String(running?.source_object),
+      }),
     );
     expect(await lake.query(known)).toEqual(expected);
   });

@@ -6,12 +6,12 @@
 merge into known_extensions as target
 using (
     with run as (
+        -- this run's own values, as literals: no reference to it reads a table (Athena runs a WITH query
+        -- again at each of its references, https://github.com/trinodb/trino/issues/18421); the statement's
+        -- source is held to a run still RUNNING at its end
         select
-            runs.run_id,
-            runs.source_object
-        from pipeline_runs as runs
-        where runs.run_id = from_utf8(from_base64('{run_id}'))
-            and runs.status = 'RUNNING'
+            from_utf8(from_base64('{run_id}')) as run_id,
+            from_utf8(from_base64('{source_object}')) as source_object
     ),
 
     run_days as (
@@ -32,6 +32,9 @@ using (
     inner join run
         on extents.run_id = run.run_id
         and extents.source_object = run.source_object
+    inner join pipeline_runs as runs
+        on runs.run_id = run.run_id
+        and runs.status = 'RUNNING'
     group by extents.extension
 ) as source
 on target.extension = source.extension

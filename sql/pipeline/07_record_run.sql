@@ -4,12 +4,12 @@
 merge into pipeline_runs as target
 using (
     with run as (
+        -- this run's own values, as literals: no reference to it reads a table (Athena runs a WITH query
+        -- again at each of its references, https://github.com/trinodb/trino/issues/18421); the statement's
+        -- source is held to a run still RUNNING at its end
         select
-            runs.run_id,
-            runs.source_object
-        from pipeline_runs as runs
-        where runs.run_id = from_utf8(from_base64('{run_id}'))
-            and runs.status = 'RUNNING'
+            from_utf8(from_base64('{run_id}')) as run_id,
+            from_utf8(from_base64('{source_object}')) as source_object
     ),
 
     loaded as (
@@ -89,6 +89,10 @@ using (
     cross join rejected
     cross join recomputed
     cross join window_bounds
+    -- a retry finds the run no longer RUNNING: no source row, nothing changes
+    inner join pipeline_runs as runs
+        on runs.run_id = run.run_id
+        and runs.status = 'RUNNING'
 ) as source
 on target.run_id = source.run_id
 when matched then update set
