@@ -16,16 +16,14 @@ using (
         -- the load's own count per day (loaded_days), not a scan of the events
         select coalesce(sum(days.event_count), 0) as rows_loaded
         from loaded_days as days
-        inner join run
-            on days.run_id = run.run_id
-            and days.source_object = run.source_object
+        where days.run_id = from_utf8(from_base64('{run_id}'))
+            and days.source_object = from_utf8(from_base64('{source_object}'))
     ),
 
     rejected as (
         select count(*) as rows_rejected
         from rejected_rows as rejects
-        inner join run
-            on rejects.run_id = run.run_id
+        where rejects.run_id = from_utf8(from_base64('{run_id}'))
     ),
 
     windows as (
@@ -34,8 +32,7 @@ using (
             affected.window_start,
             affected.window_end
         from affected_windows as affected
-        inner join run
-            on affected.run_id = run.run_id
+        where affected.run_id = from_utf8(from_base64('{run_id}'))
     ),
 
     window_bounds as (
@@ -51,9 +48,6 @@ using (
             count(*) as intervals_touched,
             coalesce(sum(intervals.productive_ms), 0) as productive_ms
         from agent_intervals as intervals
-        inner join window_bounds
-            on intervals.interval_start >= window_bounds.first_interval
-            and intervals.interval_start <= window_bounds.last_interval
         inner join windows
             on intervals.extension = windows.extension
             and intervals.interval_start >= windows.window_start
