@@ -266,3 +266,11 @@ test('in Athena, no statement of a day runs one of its scans more than 24 times'
     expect(most('FindAffectedWindows')).toBeGreaterThan(1);
   }
 });
+
+test("MergeKnownExtensions reads the run's own days alone", () => {
+  for (const days of [0, 7, 35]) {
+    const step = (reads.get(days) ?? []).find((s) => s.step === 'MergeKnownExtensions');
+    expect(step?.ownDays.length).toBeGreaterThan(0);
+    expect(Object.keys(step?.dayBytes ?? {}).sort()).toEqual([...(step?.ownDays ?? [])].sort());
+  }
+});

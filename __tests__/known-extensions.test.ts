@@ -1,11 +1,12 @@
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { profileSteps, type StepReads } from '../bench/profile';
+import { runDayValues } from '../handlers/run-failed/backstop';
 import type { Lake } from '../local/lake';
 import { runFile } from '../local/runner';
 import { ExecutionAbortedError } from '../local/step-functions';
 import { renderSql } from '../workflow/sql-template';
-import { readSql } from '../workflow/steps';
+import { RUN_DAYS, readSql } from '../workflow/steps';
 import { KNOWN_EXTENSIONS } from '../workflow/tables';
 import { intervalRows, removeDir, tempDir, withLakeAt, writeCsv } from './support/lake';
 import { expectedIntervals, type OracleEvent, parseUsTimestamp } from './support/oracle';
@@ -190,7 +191,7 @@ test('a retry of MergeKnownExtensions after its commit changes nothing more', as
     // What a Step Functions retry sends: the same text again.
     await lake.query(
       renderSql(readSql('pipeline/06_merge_known_extensions.sql'), {
-        run_id: String(running?.run_id),
+        ...(await runDayValues(lake, readSql(RUN_DAYS.file), String(running?.run_id))),
         source_object: String(running?.source_object),
       }),
     );

@@ -250,7 +250,7 @@ describe('every request the state machine can send passes the strict twin', () =
               'MergeWeeklySummary',
               ...UNDO_STEPS.map((step) => step.state),
             ]
-          : ['MergeIntervals', 'AppendIntervals', 'MergeWeeklySummary', 'RecordRun'],
+          : ['MergeIntervals', 'AppendIntervals', 'MergeWeeklySummary', 'MergeKnownExtensions', 'RecordRun'],
       );
       for (const { input } of taking) {
         const values = decoded((input as { QueryString: string }).QueryString);
