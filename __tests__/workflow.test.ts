@@ -23,7 +23,9 @@ import {
 } from '../workflow/definition';
 import { normalizeSql, renderSql, templateParameters } from '../workflow/sql-template';
 import {
+  GET_OBJECT_DAYS_STATE,
   GET_RUN_DAYS_STATE,
+  OBJECT_DAYS,
   PIPELINE_STEPS,
   RUN_DAYS,
   readSql,
@@ -46,11 +48,13 @@ const resources = {
 const definition = buildDefinition(resources);
 type State = Record<string, unknown> & { Type: string; Next?: string; Catch?: { Next: string }[] };
 const states = definition.States as Record<string, State>;
-// The run's days are read after the windows are found and the finished runs' cleared, before the first
-// statement that takes them.
+// The object's days are read after the load, for FindAffectedWindows; the run's days after the windows
+// are found and the finished runs' cleared, before the first statement that takes them.
 const TASKS = [
   START_STEP.state,
   LOAD_STATE,
+  OBJECT_DAYS.state,
+  GET_OBJECT_DAYS_STATE,
   'FindAffectedWindows',
   'ClearFinishedWindows',
   RUN_DAYS.state,
@@ -228,6 +232,23 @@ describe('every request the state machine can send passes the strict twin', () =
     };
     expect(failure.Payload.state).toBe('MergeIntervals');
     expect(failure.Payload.cause).toBe(cause);
+  });
+
+  test('FindAffectedWindows gets the object days GetObjectDays read back, and no other step takes them', async () => {
+    const requests = await execute();
+    const taking = requests.filter(({ state }) => {
+      const file = [...PIPELINE_STEPS, ...UNDO_STEPS].find((step) => step.state === state)?.file;
+      return file !== undefined && templateParameters(readSql(file)).includes('object_first_day');
+    });
+    expect(taking.map((r) => r.state)).toEqual(['FindAffectedWindows']);
+    const [find] = taking;
+    if (!find) throw new Error('FindAffectedWindows did not run');
+    const text = (find.input as { QueryString: string }).QueryString;
+    const values = [...text.matchAll(/from_base64\('([^']*)'\)/g)].map((m) =>
+      Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+    );
+    expect(values).toContain(SAMPLE_RUN_DAYS.first_day);
+    expect(values).toContain(SAMPLE_RUN_DAYS.last_day);
   });
 
   test('every step that takes the run days, on both paths, gets those GetRunDays read back', async () => {

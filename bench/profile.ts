@@ -4,7 +4,7 @@ import { basename, extname, join } from 'node:path';
 import { type Lake, silverTableDir, sqlLiteral } from '../local/lake';
 import { LOAD_STATE } from '../workflow/definition';
 import { normalizeSql } from '../workflow/sql-template';
-import { PIPELINE_STEPS, RUN_DAYS, readSql, START_STEP } from '../workflow/steps';
+import { OBJECT_DAYS, PIPELINE_STEPS, RUN_DAYS, readSql, START_STEP } from '../workflow/steps';
 import {
   AGENT_INTERVALS,
   MANAGED_TABLES,
@@ -508,7 +508,7 @@ export async function profileSteps(
 ): Promise<{ finish: (runId: string) => Promise<StepReads[]> }> {
   // The state machine runs each file as rendered text: normalized, with base64 values filled in, so a
   // step is known by its text up to the first value.
-  const stepPrefixes = [START_STEP, RUN_DAYS, ...PIPELINE_STEPS].map(
+  const stepPrefixes = [START_STEP, OBJECT_DAYS, RUN_DAYS, ...PIPELINE_STEPS].map(
     (step) => [normalizeSql(readSql(step.file)).split('{')[0] ?? '', step.state] as const,
   );
   const stepOf = (sql: string) => stepPrefixes.find(([prefix]) => sql.startsWith(prefix))?.[1];

@@ -35,7 +35,9 @@ import {
 } from '../workflow/definition';
 import {
   FAILED_RUN_FILE,
+  GET_OBJECT_DAYS_STATE,
   GET_RUN_DAYS_STATE,
+  OBJECT_DAYS,
   PIPELINE_STEPS,
   RUN_DAYS,
   readSql,
@@ -417,8 +419,10 @@ export async function runFile(lake: Lake, file: string, options: RunOptions = {}
     },
   };
   for (const step of [START_STEP, ...PIPELINE_STEPS, ...UNDO_STEPS]) handlers[step.state] = athena;
-  for (const state of [RUN_DAYS.state, undoState(RUN_DAYS.state)]) handlers[state] = athena;
-  for (const state of [GET_RUN_DAYS_STATE, undoState(GET_RUN_DAYS_STATE)]) handlers[state] = queryResults;
+  for (const state of [OBJECT_DAYS.state, RUN_DAYS.state, undoState(RUN_DAYS.state)])
+    handlers[state] = athena;
+  for (const state of [GET_OBJECT_DAYS_STATE, GET_RUN_DAYS_STATE, undoState(GET_RUN_DAYS_STATE)])
+    handlers[state] = queryResults;
   for (const [state, handler] of Object.entries(handlers)) handlers[state] = withFault(state, handler);
   const failed = async (ended: EndedExecution): Promise<FileRun> => {
     await handleEndedExecution(

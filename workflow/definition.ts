@@ -1,6 +1,8 @@
 import { queryStringExpression, templateParameters } from './sql-template';
 import {
+  GET_OBJECT_DAYS_STATE,
   GET_RUN_DAYS_STATE,
+  OBJECT_DAYS,
   PIPELINE_STEPS,
   RUN_DAYS,
   readSql,
@@ -81,6 +83,8 @@ export const LAMBDA_RETRY = [
 
 /** Where the run's days (sql/pipeline/run_days.sql, read back by GetRunDays) sit in the state's data. */
 const RUN_DAYS_PATH = 'runDays';
+/** Where the object's days (sql/pipeline/object_days.sql, read back by GetObjectDays) sit. */
+const OBJECT_DAYS_PATH = 'objectDays';
 
 /**
  * The base64 of each value a SQL file takes, made by the state machine's own intrinsics. Input:
@@ -96,6 +100,8 @@ const PARAMETER_EXPRESSIONS: Readonly<Partial<Record<StepParameter, string>>> = 
   source_etag: 'States.Base64Encode($.etag)',
   first_day: `States.Base64Encode($.${RUN_DAYS_PATH}.first_day)`,
   last_day: `States.Base64Encode($.${RUN_DAYS_PATH}.last_day)`,
+  object_first_day: `States.Base64Encode($.${OBJECT_DAYS_PATH}.first_day)`,
+  object_last_day: `States.Base64Encode($.${OBJECT_DAYS_PATH}.last_day)`,
 };
 
 const ATHENA_RETRY = [
@@ -125,38 +131,46 @@ export function undoState(state: string): string {
 }
 
 /**
- * RUN_DAYS's query, then its one row read back into `$.runDays` ({first_day, last_day}, text) for the
- * steps after it. Athena returns a SELECT's column names as its first row
- * (https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html); the file
+ * A days query (RUN_DAYS, OBJECT_DAYS), then its one row read back into `$.<path>` ({first_day,
+ * last_day}, text) for the steps after it. Athena returns a SELECT's column names as its first row
+ * (https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html); each file
  * always returns both values, because a null has no VarCharValue and the path would then fail the
  * execution with States.Runtime, which no Catch takes.
  */
-function runDaysStates(
+function daysStates(
+  query: SqlStep,
+  path: string,
   resources: WorkflowResources,
   names: { readonly find: string; readonly get: string },
   next: string,
 ): Record<string, AslState> {
   return {
     [names.find]: {
-      ...athenaTask(RUN_DAYS, resources, names.get),
+      ...athenaTask(query, resources, names.get),
       ResultSelector: { 'QueryExecutionId.$': '$.QueryExecution.QueryExecutionId' },
-      ResultPath: `$.${RUN_DAYS_PATH}Query`,
+      ResultPath: `$.${path}Query`,
     },
     [names.get]: {
       Type: 'Task',
-      Comment: `The row of sql/${RUN_DAYS.file}`,
+      Comment: `The row of sql/${query.file}`,
       Resource: ATHENA_RESULTS,
-      Parameters: { 'QueryExecutionId.$': `$.${RUN_DAYS_PATH}Query.QueryExecutionId` },
+      Parameters: { 'QueryExecutionId.$': `$.${path}Query.QueryExecutionId` },
       ResultSelector: {
         'first_day.$': '$.ResultSet.Rows[1].Data[0].VarCharValue',
         'last_day.$': '$.ResultSet.Rows[1].Data[1].VarCharValue',
       },
-      ResultPath: `$.${RUN_DAYS_PATH}`,
+      ResultPath: `$.${path}`,
       Retry: ATHENA_RETRY,
       Next: next,
     },
   };
 }
+
+const runDaysStates = (
+  resources: WorkflowResources,
+  names: { readonly find: string; readonly get: string },
+  next: string,
+) => daysStates(RUN_DAYS, RUN_DAYS_PATH, resources, names, next);
 
 /** Whether a step's text takes the run's days (then RUN_DAYS must have run before it). */
 function takesRunDays(step: SqlStep): boolean {
@@ -227,9 +241,22 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
         JitterStrategy: 'FULL',
       },
     ],
-    Next: first.state,
+    Next: OBJECT_DAYS.state,
   };
   caught.push(LOAD_STATE);
+
+  // The object's days, for FindAffectedWindows: read once, after the load wrote this run's.
+  Object.assign(
+    states,
+    daysStates(
+      OBJECT_DAYS,
+      OBJECT_DAYS_PATH,
+      resources,
+      { find: OBJECT_DAYS.state, get: GET_OBJECT_DAYS_STATE },
+      first.state,
+    ),
+  );
+  caught.push(OBJECT_DAYS.state, GET_OBJECT_DAYS_STATE);
 
   // The run's days are read once, just before the first step that takes them; they come from the
   // windows FindAffectedWindows writes, so the first step cannot take them.

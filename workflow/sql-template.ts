@@ -9,6 +9,8 @@ const PARAMETERS: readonly StepParameter[] = [
   'error',
   'first_day',
   'last_day',
+  'object_first_day',
+  'object_last_day',
 ];
 
 function isParameter(name: string): name is StepParameter {

@@ -18,7 +18,9 @@ export type StepParameter =
   | 'source_etag'
   | 'error'
   | 'first_day'
-  | 'last_day';
+  | 'last_day'
+  | 'object_first_day'
+  | 'object_last_day';
 
 export interface SqlStep {
   /** State name in the state machine; reads as what the step does. */
@@ -29,6 +31,16 @@ export interface SqlStep {
 
 /** The first step of every run, before the load: its RUNNING audit row. */
 export const START_STEP: SqlStep = { state: 'RecordRunStarted', file: 'pipeline/00_record_run_started.sql' };
+
+/**
+ * The days FindAffectedWindows starts from (`object_first_day`, `object_last_day`): the days of the
+ * run's object (this run's, its latest successful run's, its unfinished runs' windows'), a SELECT whose
+ * one row the state machine reads back and writes into FindAffectedWindows as literals, so that it reads
+ * loaded_days once a run and Athena prunes the object's extents and the week around them when it plans.
+ */
+export const OBJECT_DAYS: SqlStep = { state: 'FindObjectDays', file: 'pipeline/object_days.sql' };
+/** The state that reads OBJECT_DAYS's row (athena:getQueryResults). */
+export const GET_OBJECT_DAYS_STATE = 'GetObjectDays';
 
 /**
  * The days the steps after FindAffectedWindows can touch (`first_day`, `last_day`): a SELECT whose one

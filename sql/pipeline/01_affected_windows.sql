@@ -2,13 +2,15 @@
 -- recorded and never saw through), the interval range the run can change: from the extension's last event
 -- before the run's first, to its first event after the run's last. It also records the days the
 -- recomputation must read: the day of the last event before the window and of the first one after it.
--- Silver is read by day only: loaded_days says which days a run wrote; event_extents (first and last event
--- per extension and day) finds the neighbouring events, within a week of the run's days, and further back or
--- ahead only for the extensions with nothing that near: back, to the last day known_extensions holds for the
--- extension (every older day only if that day's rows no longer count), ahead only for one seen after the
--- week, and not at all for an extension it has never seen. Every silver read joins on event_date, which
--- Athena prunes on at run time (dynamic filtering and dynamic partition pruning, Trino documentation
--- "Dynamic filtering"; Athena engine version 3 runs Trino).
+-- Silver is read by day only. The object's days come as literals (FindObjectDays reads them from
+-- loaded_days once, sql/pipeline/object_days.sql), and bound the object's extents and the week either
+-- side of them, which Athena prunes on when it plans the query. event_extents (first and last event per extension and day)
+-- finds the neighbouring events within that week, and further back or ahead only for the extensions with
+-- nothing that near: back, to the last day known_extensions holds for the extension (every older day
+-- only if that day's rows no longer count), ahead only for one seen after the week, and not at all for an
+-- extension it has never seen. Those reads join on event_date, which Athena prunes on at run time
+-- (dynamic filtering and dynamic partition pruning, Trino documentation "Dynamic filtering"; Athena
+-- engine version 3 runs Trino).
 -- Athena runs a WITH query again at each of its references (Trino inlines them:
 -- https://github.com/trinodb/trino/issues/18421), where DuckDB materializes one referenced twice. So a
 -- query whose result is needed twice is referenced once where it can be, its result carried along in
@@ -59,27 +61,20 @@ using (
         group by runs.source_object
     ),
 
-    object_days as (
-        select
-            days.event_date,
-            days.source_object,
-            days.run_id
-        from loaded_days as days
-        inner join object_runs
-            on days.source_object = object_runs.source_object
-            and days.run_id = object_runs.run_id
-    ),
-
     object_extents as (
+        -- the object's extents, this run's and those its latest successful run loaded, on the object's
+        -- days (sql/pipeline/object_days.sql, read once by FindObjectDays) as literals: Athena prunes the
+        -- partitions when it plans the query
         select
             extents.extension,
             min(extents.first_event) as first_event,
             max(extents.last_event) as last_event
         from event_extents as extents
-        inner join object_days
-            on extents.event_date = object_days.event_date
-            and extents.source_object = object_days.source_object
-            and extents.run_id = object_days.run_id
+        inner join object_runs
+            on extents.source_object = object_runs.source_object
+            and extents.run_id = object_runs.run_id
+        where extents.event_date between cast(from_utf8(from_base64('{object_first_day}')) as date)
+            and cast(from_utf8(from_base64('{object_last_day}')) as date)
         group by extents.extension
     ),
 
@@ -101,7 +96,7 @@ using (
     ),
 
     touched as (
-        -- with the week either side of the run's days (where nearly every neighbour lies) on every row
+        -- with the week either side of the object's days (where nearly every neighbour lies) on every row
         select
             extension,
             min(first_event) as first_event,
@@ -139,6 +134,11 @@ using (
         inner join published_runs
             on extents.source_object = published_runs.source_object
             and extents.run_id = published_runs.run_id
+        -- the same week from the object's days as literals (sql/pipeline/object_days.sql): Athena prunes
+        -- the projected partitions when it plans the query
+        where extents.event_date
+            between cast(cast(from_utf8(from_base64('{object_first_day}')) as date) - interval '7' day as date)
+            and cast(cast(from_utf8(from_base64('{object_last_day}')) as date) + interval '7' day as date)
     ),
 
     near_bounds as (
@@ -192,18 +192,29 @@ using (
     ),
 
     straddled as (
+        -- the straddled days' events, then those that count: the days bound the events' scan (its
+        -- partitions), which a join to published_runs first would not
         select
-            straddled_days.extension,
-            max(case when events.done_on < straddled_days.first_event then events.done_on end) as previous_event,
-            min(case when events.done_on > straddled_days.last_event then events.done_on end) as next_event
-        from straddled_days
-        inner join agent_events as events
-            on events.event_date = straddled_days.event_date
-            and events.extension = straddled_days.extension
+            day_events.extension,
+            max(case when day_events.done_on < day_events.first_event then day_events.done_on end) as previous_event,
+            min(case when day_events.done_on > day_events.last_event then day_events.done_on end) as next_event
+        from (
+            select
+                straddled_days.extension,
+                straddled_days.first_event,
+                straddled_days.last_event,
+                events.done_on,
+                events.source_object,
+                events.run_id
+            from straddled_days
+            inner join agent_events as events
+                on events.event_date = straddled_days.event_date
+                and events.extension = straddled_days.extension
+        ) as day_events
         inner join published_runs
-            on events.source_object = published_runs.source_object
-            and events.run_id = published_runs.run_id
-        group by straddled_days.extension
+            on day_events.source_object = published_runs.source_object
+            and day_events.run_id = published_runs.run_id
+        group by day_events.extension
     ),
 
     near_neighbours as (
@@ -286,23 +297,37 @@ using (
     ),
 
     last_seen as (
-        -- the last day before the week: one day, for an agent back after more than a week
+        -- the last day before the week: one day, for an agent back after more than a week (the day bounds
+        -- the extents' scan, then the rows that count are kept: a join to published_runs first would not)
         select
-            back_search.extension,
-            back_search.first_event,
-            back_search.last_event,
-            back_search.previous_event,
-            back_search.next_event,
-            extents.event_date,
-            extents.first_event as day_first,
-            extents.last_event as day_last
-        from event_extents as extents
-        inner join back_search
-            on extents.extension = back_search.extension
-            and extents.event_date = back_search.last_day
+            seen.extension,
+            seen.first_event,
+            seen.last_event,
+            seen.previous_event,
+            seen.next_event,
+            seen.event_date,
+            seen.day_first,
+            seen.day_last
+        from (
+            select
+                back_search.extension,
+                back_search.first_event,
+                back_search.last_event,
+                back_search.previous_event,
+                back_search.next_event,
+                extents.event_date,
+                extents.first_event as day_first,
+                extents.last_event as day_last,
+                extents.source_object,
+                extents.run_id
+            from event_extents as extents
+            inner join back_search
+                on extents.extension = back_search.extension
+                and extents.event_date = back_search.last_day
+        ) as seen
         inner join published_runs
-            on extents.source_object = published_runs.source_object
-            and extents.run_id = published_runs.run_id
+            on seen.source_object = published_runs.source_object
+            and seen.run_id = published_runs.run_id
     ),
 
     searched_back as (
