@@ -142,6 +142,23 @@ function filterText(info: Record<string, unknown>): string {
 }
 
 /**
+ * Every node of a profile with the CTE definition it lies in (the CTE's table index, '' outside every
+ * definition). A CTE node's first child is the definition, the second the rest of the statement.
+ */
+function forEachInScope(root: ProfileNode, visit: (node: ProfileNode, scope: string) => void): void {
+  const walk = (node: ProfileNode, scope: string) => {
+    visit(node, scope);
+    const children = node.children ?? [];
+    if (node.operator_name === 'CTE') {
+      const [definition, rest] = children;
+      if (definition) walk(definition, String(node.extra_info?.['Table Index'] ?? ''));
+      if (rest) walk(rest, scope);
+    } else for (const child of children) walk(child, scope);
+  };
+  walk(root, '');
+}
+
+/**
  * How many times Athena would evaluate what lies in each CTE definition of a statement's profile, by
  * the CTE's table index ('' for the statement outside every definition, once). DuckDB (1.4 on)
  * materializes a CTE referenced more than once, evaluates it once and reads it back (CTE_SCAN); Trino
@@ -152,21 +169,11 @@ function filterText(info: Record<string, unknown>): string {
  */
 export function cteEvaluations(root: ProfileNode): Map<string, number> {
   const references = new Map<string, string[]>();
-  const visit = (node: ProfileNode, scope: string) => {
-    const info = node.extra_info ?? {};
-    if (node.operator_name === 'CTE_SCAN') {
-      const cte = String(info['CTE Index'] ?? '');
-      references.set(cte, [...(references.get(cte) ?? []), scope]);
-    }
-    const children = node.children ?? [];
-    if (node.operator_name === 'CTE') {
-      // a CTE node's first child is the definition, the second the rest of the statement
-      const [definition, rest] = children;
-      if (definition) visit(definition, String(info['Table Index'] ?? ''));
-      if (rest) visit(rest, scope);
-    } else for (const child of children) visit(child, scope);
-  };
-  visit(root, '');
+  forEachInScope(root, (node, scope) => {
+    if (node.operator_name !== 'CTE_SCAN') return;
+    const cte = String(node.extra_info?.['CTE Index'] ?? '');
+    references.set(cte, [...(references.get(cte) ?? []), scope]);
+  });
   const evaluations = new Map<string, number>([['', 1]]);
   const count = (cte: string, path: ReadonlySet<string>): number => {
     const known = evaluations.get(cte);
@@ -193,17 +200,8 @@ function collect(
     evaluations[table] = Math.max(evaluations[table] ?? 0, times);
   };
   const runs = cteEvaluations(root);
-  const walk = (node: ProfileNode, scope: string) => {
+  forEachInScope(root, (node, scope) => {
     const times = runs.get(scope) ?? 1;
-    scan(node, times);
-    const children = node.children ?? [];
-    if (node.operator_name === 'CTE') {
-      const [definition, rest] = children;
-      if (definition) walk(definition, String(node.extra_info?.['Table Index'] ?? ''));
-      if (rest) walk(rest, scope);
-    } else for (const child of children) walk(child, scope);
-  };
-  const scan = (node: ProfileNode, times: number) => {
     const info = node.extra_info ?? {};
     if (node.operator_name === 'READ_PARQUET') {
       const listed = String(info['Filename(s)'] ?? '');
@@ -239,8 +237,7 @@ function collect(
         });
       }
     }
-  };
-  walk(root, '');
+  });
 }
 
 const DAY_MS = 86_400_000;
