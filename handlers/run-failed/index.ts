@@ -5,6 +5,7 @@ import mergeWeeklySummary from '../../sql/pipeline/05_merge_weekly_summary.sql';
 import runDays from '../../sql/pipeline/run_days.sql';
 import firstWindows from '../../sql/rule/first_windows.ctes';
 import productiveTime from '../../sql/rule/productive_time.ctes';
+import publishedRuns from '../../sql/rule/published_runs.ctes';
 import { expandIncludes } from '../../workflow/sql-include';
 import type { UndoSql } from './backstop';
 import { awsDependencies, createRunFailedHandler } from './handler';
@@ -13,6 +14,7 @@ import { awsDependencies, createRunFailedHandler } from './handler';
 const INCLUDED: Readonly<Record<string, string>> = {
   'rule/first_windows.ctes': firstWindows,
   'rule/productive_time.ctes': productiveTime,
+  'rule/published_runs.ctes': publishedRuns,
 };
 
 const withIncludes = (sql: string) =>

@@ -28,21 +28,8 @@ using (
             from_utf8(from_base64('{source_object}')) as source_object
     ),
 
-    published_runs as (
-        -- the run whose rows stand for each object: this run for its own object, else the object's
-        -- latest successful run (rows of failed or unfinished runs never count); one scan of the runs
-        select
-            runs.source_object,
-            max_by(
-                runs.run_id,
-                case when runs.run_id = run.run_id then timestamp '9999-12-31 00:00:00' else runs.started_at end
-            ) as run_id
-        from pipeline_runs as runs
-        cross join run
-        where runs.status = 'SUCCEEDED'
-            or runs.run_id = run.run_id
-        group by runs.source_object
-    ),
+    -- include rule/published_runs.ctes
+    ,
 
     object_runs as (
         -- this run, and the object's latest successful run, whose rows this run replaces

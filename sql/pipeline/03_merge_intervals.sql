@@ -59,13 +59,8 @@ using (
             or run_windows.extension in (select extension from held_windows)
     ),
 
-    window_range as (
-        select
-            min(read_from) as first_day,
-            max(read_to) as last_day
-        from windows
-        having count(*) > 0
-    ),
+    -- include rule/published_runs.ctes
+    ,
 
     -- include rule/productive_time.ctes
     -- (the rule's CTEs, running to interval_totals; this statement's own follow)

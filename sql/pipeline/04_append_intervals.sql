@@ -29,13 +29,8 @@ windows as (
     where first_windows.extension not in (select extension from held_windows)
 ),
 
-window_range as (
-    select
-        min(read_from) as first_day,
-        max(read_to) as last_day
-    from windows
-    having count(*) > 0
-),
+-- include rule/published_runs.ctes
+,
 
 -- include rule/productive_time.ctes
 

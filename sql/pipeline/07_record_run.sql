@@ -3,16 +3,7 @@
 -- changes nothing.
 merge into pipeline_runs as target
 using (
-    with run as (
-        -- this run's own values, as literals: no reference to it reads a table (Athena runs a WITH query
-        -- again at each of its references, https://github.com/trinodb/trino/issues/18421); the statement's
-        -- source is held to a run still RUNNING at its end
-        select
-            from_utf8(from_base64('{run_id}')) as run_id,
-            from_utf8(from_base64('{source_object}')) as source_object
-    ),
-
-    loaded as (
+    with loaded as (
         -- the load's own count per day (loaded_days), not a scan of the events
         select coalesce(sum(days.event_count), 0) as rows_loaded
         from loaded_days as days
@@ -69,7 +60,7 @@ using (
     )
 
     select
-        run.run_id,
+        runs.run_id,
         loaded.rows_loaded + rejected.rows_rejected as rows_read,
         loaded.rows_loaded,
         rejected.rows_rejected,
@@ -78,14 +69,15 @@ using (
         cast(recomputed.productive_ms as double) / 3600000 as productive_hours,
         window_bounds.first_interval,
         window_bounds.last_interval
-    from run
+    from pipeline_runs as runs
     cross join loaded
     cross join rejected
     cross join recomputed
     cross join window_bounds
-    -- a retry finds the run no longer RUNNING: no source row, nothing changes
-    inner join pipeline_runs as runs
-        on runs.run_id = run.run_id
+    -- the run's own values as literals, read once (Athena runs a WITH query again at each of its
+    -- references, https://github.com/trinodb/trino/issues/18421); a retry finds the run no longer
+    -- RUNNING: no source row, nothing changes
+    where runs.run_id = from_utf8(from_base64('{run_id}'))
         and runs.status = 'RUNNING'
 ) as source
 on target.run_id = source.run_id
