@@ -47,6 +47,15 @@ describe('dayBounds: the days a scan filter keeps', () => {
     expect([...(bounds.only ?? [])].sort()).toEqual(['2025-03-01', '2025-03-04']);
   });
 
+  test("a file filter's BETWEEN bounds both ends, with the other filters", () => {
+    expect(
+      dayBounds(
+        "(event_date BETWEEN '2025-02-25'::DATE AND '2025-03-11'::DATE) AND optional: event_date<='2025-03-06'::DATE",
+        'event_date',
+      ),
+    ).toEqual({ from: '2025-02-25', to: '2025-03-06' });
+  });
+
   test('another column, or an OR naming the column, bounds nothing (the scan then covers every day)', () => {
     expect(dayBounds("extension>='102' AND source_object='x'", 'event_date')).toEqual({});
     expect(

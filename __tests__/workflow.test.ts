@@ -34,7 +34,7 @@ import {
 } from '../workflow/steps';
 import { MANAGED_TABLES } from '../workflow/tables';
 import { ingest, withLake, writeCsv } from './support/lake';
-import { SAMPLE_RUN_DAYS, sampleAnswer } from './support/sample-answers';
+import { SAMPLE_OBJECT_RUNS, SAMPLE_RUN_DAYS, sampleAnswer } from './support/sample-answers';
 
 const resources = {
   glueJobName: 'agent-etl-dev-csv-to-parquet',
@@ -234,7 +234,7 @@ describe('every request the state machine can send passes the strict twin', () =
     expect(failure.Payload.cause).toBe(cause);
   });
 
-  test('FindAffectedWindows gets the object days GetObjectDays read back, and no other step takes them', async () => {
+  test('FindAffectedWindows gets the object days and runs GetObjectDays read back, and no other step takes them', async () => {
     const requests = await execute();
     const taking = requests.filter(({ state }) => {
       const file = [...PIPELINE_STEPS, ...UNDO_STEPS].find((step) => step.state === state)?.file;
@@ -249,6 +249,8 @@ describe('every request the state machine can send passes the strict twin', () =
     );
     expect(values).toContain(SAMPLE_RUN_DAYS.first_day);
     expect(values).toContain(SAMPLE_RUN_DAYS.last_day);
+    expect(values).toContain(SAMPLE_OBJECT_RUNS.published_run);
+    expect(values).toContain(SAMPLE_OBJECT_RUNS.unfinished_runs);
   });
 
   test('every step that takes the run days, on both paths, gets those GetRunDays read back', async () => {
@@ -424,6 +426,54 @@ describe('the run days query', () => {
       await expect(days(run?.runId ?? '')).resolves.toMatchObject({
         first_day: '2024-11-18',
         last_day: '2024-11-20',
+      });
+    });
+  });
+});
+
+describe("FindObjectDays' row", () => {
+  test('the days and runs of the object: this run alone, then the published run, then a run that never succeeded', async () => {
+    await withLake(async (lake, dir) => {
+      const row = async (runId: string, sourceObject: string) => {
+        const [values] = await lake.query(
+          renderSql(readSql(OBJECT_DAYS.file), { run_id: runId, source_object: sourceObject }),
+        );
+        return values;
+      };
+      // nothing loaded yet: an empty range, the run standing for the published one, no unfinished run
+      await expect(row('run-new', 'bronze/span.csv')).resolves.toEqual({
+        first_day: '1970-01-02',
+        last_day: '1970-01-01',
+        published_run: 'run-new',
+        unfinished_runs: ',',
+      });
+      const csv = writeCsv(dir, 'span.csv', [
+        '2024-11-18 09:00:00,901,ONLINE,',
+        '2024-11-20 00:30:00,901,LOGOUT,',
+      ]);
+      const [run] = await ingest(lake, csv);
+      const sourceObject = String(run?.sourceObject);
+      // a new run of the object before its own load: the published run's days and id
+      await expect(row('run-next', sourceObject)).resolves.toEqual({
+        first_day: '2024-11-18',
+        last_day: '2024-11-20',
+        published_run: run?.runId,
+        unfinished_runs: ',',
+      });
+      // a run of the object that failed with its windows still staged widens the days and is listed;
+      // one of another object is not
+      await lake.exec(`insert into pipeline_runs (run_id, source_object, status, started_at) values
+        ('run-failed', '${sourceObject}', 'FAILED', timestamp '2024-11-23 10:00:00'),
+        ('run-other', 'bronze/other.csv', 'FAILED', timestamp '2024-11-23 11:00:00')`);
+      await lake.exec(`insert into affected_windows (run_id, extension, window_start, window_end) values
+        ('run-failed', '902', timestamp '2024-11-21 23:30:00', timestamp '2024-11-22 00:30:00'),
+        ('run-failed', '903', timestamp '2024-11-22 08:00:00', timestamp '2024-11-23 00:00:00'),
+        ('run-other', '902', timestamp '2024-11-10 08:00:00', timestamp '2024-11-25 09:00:00')`);
+      await expect(row('run-next', sourceObject)).resolves.toEqual({
+        first_day: '2024-11-18',
+        last_day: '2024-11-22',
+        published_run: run?.runId,
+        unfinished_runs: ',run-failed,',
       });
     });
   });

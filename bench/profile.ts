@@ -134,8 +134,13 @@ const named = (names: readonly string[], text: string) =>
   names.filter((c) => new RegExp(`\\b${c}\\b`).test(text));
 const EVENT_DATE = /\/event_date=(\d{4}-\d{2}-\d{2})\//;
 
+/**
+ * A scan's filters as one text: its row filters, its dynamic (join) filters, and the filter its files
+ * were chosen by ("File Filters": a partition filter DuckDB applied to the file list when it planned,
+ * which then leaves no row filter behind).
+ */
 function filterText(info: Record<string, unknown>): string {
-  return [info.Filters, info['Dynamic Filters']]
+  return [info.Filters, info['Dynamic Filters'], info['File Filters']]
     .flat()
     .filter((f) => f !== undefined)
     .join(' AND ');
@@ -249,7 +254,7 @@ const shiftDay = (day: string, by: number) =>
  * comparison (static "Filters", and "Dynamic Filters" from the joins, the min/max or the IN list of the
  * build side; "optional:" ones only prune) as `column<op>'value'::TYPE`, all of them ANDed. Each bound is
  * turned into days: `>= '2025-03-03 15:30'` keeps 2025-03-03 on; `< '2025-03-05 00:00'` ends on
- * 2025-03-04. An IN list keeps its values' days. A filter text with an OR that names the column is not
+ * 2025-03-04. `BETWEEN 'a' AND 'b'` (how a file filter prints a range) bounds both ends. An IN list keeps its values' days. A filter text with an OR that names the column is not
  * read (no bound taken): the scan then covers more days, never fewer.
  */
 export function dayBounds(
@@ -258,8 +263,14 @@ export function dayBounds(
 ): { from?: string; to?: string; only?: ReadonlySet<string> } {
   const bounds: { from?: string; to?: string; only?: Set<string> } = {};
   if (/\bOR\b/.test(filters) && filters.includes(column)) return bounds;
+  // `column BETWEEN 'a' AND 'b'` (a file filter's form) is `column>='a' AND column<='b'`
+  const between = new RegExp(`\\b${column}\\s+BETWEEN\\s+('[^']+')(::\\w+)?\\s+AND\\s+('[^']+')`, 'g');
+  const text = filters.replace(
+    between,
+    (_, from: string, type = '', to: string) => `${column}>=${from}${type} AND ${column}<=${to}`,
+  );
   const comparison = new RegExp(`\\b${column}\\s*(>=|<=|>|<|=)\\s*'([^']+)'`, 'g');
-  for (const [, op, value = ''] of filters.matchAll(comparison)) {
+  for (const [, op, value = ''] of text.matchAll(comparison)) {
     const day = value.slice(0, 10);
     const midnight = value.length === 10 || /^\d{4}-\d{2}-\d{2} 00:00:00(\.0+)?$/.test(value);
     const from = op === '>' && value.length === 10 ? shiftDay(day, 1) : day;
@@ -268,7 +279,7 @@ export function dayBounds(
     if (op !== '>' && op !== '>=' && (!bounds.to || to < bounds.to)) bounds.to = to;
   }
   const list = new RegExp(`\\b${column}\\s+IN\\s*\\(([^)]*)\\)`, 'g');
-  for (const [, values = ''] of filters.matchAll(list)) {
+  for (const [, values = ''] of text.matchAll(list)) {
     const days = new Set([...values.matchAll(/'(\d{4}-\d{2}-\d{2})/g)].map((m) => m[1] as string));
     bounds.only = bounds.only ? new Set([...bounds.only].filter((d) => days.has(d))) : days;
   }

@@ -10,6 +10,8 @@ create or replace macro sequence(start_value, stop_value, step) as
     end;
 create or replace macro from_iso8601_timestamp(text_value) as cast(text_value as timestamptz);
 create or replace macro from_utf8(binary_value) as decode(binary_value);
+-- Trino's array_join(array, delimiter) (https://trino.io/docs/current/functions/array.html#array_join)
+create or replace macro array_join(array_value, delimiter) as array_to_string(array_value, delimiter);
 -- Trino's date_format(timestamp, format), MySQL specifiers
 -- (https://trino.io/docs/current/functions/datetime.html#mysql-date-functions), spelled for strftime:
 -- %Y %y %m %c %d %e %H %k %h %I %l %i %S %s %f %p %T %r %M %b %W %a %j. `%M` (month name) is

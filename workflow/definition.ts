@@ -83,7 +83,7 @@ export const LAMBDA_RETRY = [
 
 /** Where the run's days (sql/pipeline/run_days.sql, read back by GetRunDays) sit in the state's data. */
 const RUN_DAYS_PATH = 'runDays';
-/** Where the object's days (sql/pipeline/object_days.sql, read back by GetObjectDays) sit. */
+/** Where the object's days and runs (sql/pipeline/object_days.sql, read back by GetObjectDays) sit. */
 const OBJECT_DAYS_PATH = 'objectDays';
 
 /**
@@ -102,6 +102,8 @@ const PARAMETER_EXPRESSIONS: Readonly<Partial<Record<StepParameter, string>>> = 
   last_day: `States.Base64Encode($.${RUN_DAYS_PATH}.last_day)`,
   object_first_day: `States.Base64Encode($.${OBJECT_DAYS_PATH}.first_day)`,
   object_last_day: `States.Base64Encode($.${OBJECT_DAYS_PATH}.last_day)`,
+  object_published_run: `States.Base64Encode($.${OBJECT_DAYS_PATH}.published_run)`,
+  object_unfinished_runs: `States.Base64Encode($.${OBJECT_DAYS_PATH}.unfinished_runs)`,
 };
 
 const ATHENA_RETRY = [
@@ -130,15 +132,20 @@ export function undoState(state: string): string {
   return `Undo${state}`;
 }
 
+/** The columns of RUN_DAYS's row and of OBJECT_DAYS's, in the order their files select them. */
+const RUN_DAYS_COLUMNS = ['first_day', 'last_day'] as const;
+const OBJECT_DAYS_COLUMNS = ['first_day', 'last_day', 'published_run', 'unfinished_runs'] as const;
+
 /**
- * A days query (RUN_DAYS, OBJECT_DAYS), then its one row read back into `$.<path>` ({first_day,
- * last_day}, text) for the steps after it. Athena returns a SELECT's column names as its first row
+ * A days query (RUN_DAYS, OBJECT_DAYS), then its one row read back into `$.<path>` (each of `columns`,
+ * as text) for the steps after it. Athena returns a SELECT's column names as its first row
  * (https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html); each file
- * always returns both values, because a null has no VarCharValue and the path would then fail the
+ * always returns every value, because a null has no VarCharValue and the path would then fail the
  * execution with States.Runtime, which no Catch takes.
  */
 function daysStates(
   query: SqlStep,
+  columns: readonly string[],
   path: string,
   resources: WorkflowResources,
   names: { readonly find: string; readonly get: string },
@@ -155,10 +162,9 @@ function daysStates(
       Comment: `The row of sql/${query.file}`,
       Resource: ATHENA_RESULTS,
       Parameters: { 'QueryExecutionId.$': `$.${path}Query.QueryExecutionId` },
-      ResultSelector: {
-        'first_day.$': '$.ResultSet.Rows[1].Data[0].VarCharValue',
-        'last_day.$': '$.ResultSet.Rows[1].Data[1].VarCharValue',
-      },
+      ResultSelector: Object.fromEntries(
+        columns.map((column, index) => [`${column}.$`, `$.ResultSet.Rows[1].Data[${index}].VarCharValue`]),
+      ),
       ResultPath: `$.${path}`,
       Retry: ATHENA_RETRY,
       Next: next,
@@ -170,7 +176,7 @@ const runDaysStates = (
   resources: WorkflowResources,
   names: { readonly find: string; readonly get: string },
   next: string,
-) => daysStates(RUN_DAYS, RUN_DAYS_PATH, resources, names, next);
+) => daysStates(RUN_DAYS, RUN_DAYS_COLUMNS, RUN_DAYS_PATH, resources, names, next);
 
 /** Whether a step's text takes the run's days (then RUN_DAYS must have run before it). */
 function takesRunDays(step: SqlStep): boolean {
@@ -250,6 +256,7 @@ export function buildDefinition(resources: WorkflowResources): AslDefinition {
     states,
     daysStates(
       OBJECT_DAYS,
+      OBJECT_DAYS_COLUMNS,
       OBJECT_DAYS_PATH,
       resources,
       { find: OBJECT_DAYS.state, get: GET_OBJECT_DAYS_STATE },

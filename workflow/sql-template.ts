@@ -11,6 +11,8 @@ const PARAMETERS: readonly StepParameter[] = [
   'last_day',
   'object_first_day',
   'object_last_day',
+  'object_published_run',
+  'object_unfinished_runs',
 ];
 
 function isParameter(name: string): name is StepParameter {

@@ -20,7 +20,9 @@ export type StepParameter =
   | 'first_day'
   | 'last_day'
   | 'object_first_day'
-  | 'object_last_day';
+  | 'object_last_day'
+  | 'object_published_run'
+  | 'object_unfinished_runs';
 
 export interface SqlStep {
   /** State name in the state machine; reads as what the step does. */
@@ -33,10 +35,12 @@ export interface SqlStep {
 export const START_STEP: SqlStep = { state: 'RecordRunStarted', file: 'pipeline/00_record_run_started.sql' };
 
 /**
- * The days FindAffectedWindows starts from (`object_first_day`, `object_last_day`): the days of the
- * run's object (this run's, its latest successful run's, its unfinished runs' windows'), a SELECT whose
- * one row the state machine reads back and writes into FindAffectedWindows as literals, so that it reads
- * loaded_days once a run and Athena prunes the object's extents and the week around them when it plans.
+ * What FindAffectedWindows starts from: the days of the run's object (`object_first_day`,
+ * `object_last_day`: this run's, its latest successful run's, its unfinished runs' windows'), that latest
+ * successful run (`object_published_run`) and those unfinished runs (`object_unfinished_runs`). A SELECT
+ * whose one row the state machine reads back and writes into FindAffectedWindows as literals, so that it
+ * reads loaded_days and the object's runs once a run, and Athena prunes the object's extents and the
+ * week around them when it plans.
  */
 export const OBJECT_DAYS: SqlStep = { state: 'FindObjectDays', file: 'pipeline/object_days.sql' };
 /** The state that reads OBJECT_DAYS's row (athena:getQueryResults). */

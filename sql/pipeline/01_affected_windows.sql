@@ -2,9 +2,10 @@
 -- recorded and never saw through), the interval range the run can change: from the extension's last event
 -- before the run's first, to its first event after the run's last. It also records the days the
 -- recomputation must read: the day of the last event before the window and of the first one after it.
--- Silver is read by day only. The object's days come as literals (FindObjectDays reads them from
--- loaded_days once, sql/pipeline/object_days.sql), and bound the object's extents and the week either
--- side of them, which Athena prunes on when it plans the query. event_extents (first and last event per
+-- Silver is read by day only. The object's days and runs come as literals (FindObjectDays reads them from
+-- loaded_days, pipeline_runs and affected_windows once, sql/pipeline/object_days.sql): they bound the
+-- object's extents and the week either side of them, which Athena prunes on when it plans the query, and
+-- no reference to the object's extents reads a table but event_extents. event_extents (first and last event per
 -- extension and day) finds the neighbouring events within that week, and further back or ahead only for
 -- the extensions with nothing that near: back, to the last day known_extensions holds for the extension
 -- (every older day only if that day's rows no longer count), ahead only for one seen after the week, and
@@ -31,54 +32,37 @@ using (
     -- include rule/published_runs.ctes
     ,
 
-    object_runs as (
-        -- this run, and the object's latest successful run, whose rows this run replaces
-        select
-            run_id,
-            source_object
-        from run
-        union all
-        select
-            max_by(runs.run_id, runs.started_at) as run_id,
-            runs.source_object
-        from pipeline_runs as runs
-        inner join run
-            on runs.source_object = run.source_object
-        where runs.status = 'SUCCEEDED'
-        group by runs.source_object
-    ),
-
     object_extents as (
-        -- the object's extents, this run's and those its latest successful run loaded, on the object's
-        -- days (sql/pipeline/object_days.sql, read once by FindObjectDays) as literals: Athena prunes the
-        -- partitions when it plans the query
+        -- the object's extents, this run's and those its latest successful run loaded (FindObjectDays
+        -- read which run that is, sql/pipeline/object_days.sql), on the object's days: all as literals, so
+        -- Athena prunes the partitions when it plans the query
         select
             extents.extension,
             min(extents.first_event) as first_event,
             max(extents.last_event) as last_event
         from event_extents as extents
-        inner join object_runs
-            on extents.source_object = object_runs.source_object
-            and extents.run_id = object_runs.run_id
         where extents.event_date between cast(from_utf8(from_base64('{object_first_day}')) as date)
             and cast(from_utf8(from_base64('{object_last_day}')) as date)
+            and extents.source_object = from_utf8(from_base64('{source_object}'))
+            and extents.run_id in (
+                from_utf8(from_base64('{run_id}')),
+                from_utf8(from_base64('{object_published_run}'))
+            )
         group by extents.extension
     ),
 
     unfinished_windows as (
         -- windows of earlier runs of the object that never succeeded (a run killed after it merged
-        -- intervals): recomputed now without their rows, so nothing of such a run stays in gold
+        -- intervals): recomputed now without their rows, so nothing of such a run stays in gold. The runs
+        -- come as a literal list from FindObjectDays, ',' when there are none, as on nearly every run: the
+        -- branch is then a constant false, which Athena and DuckDB drop when they plan, reading nothing
         select
             windows.extension,
             min(windows.window_start) as first_event,
             max(windows.window_end) - interval '1' second as last_event
         from affected_windows as windows
-        inner join pipeline_runs as runs
-            on windows.run_id = runs.run_id
-        inner join run
-            on runs.source_object = run.source_object
-        where runs.status <> 'SUCCEEDED'
-            and runs.run_id <> run.run_id
+        where from_utf8(from_base64('{object_unfinished_runs}')) <> ','
+            and strpos(from_utf8(from_base64('{object_unfinished_runs}')), concat(',', windows.run_id, ',')) > 0
         group by windows.extension
     ),
 
@@ -98,14 +82,6 @@ using (
         group by extension
     ),
 
-    lookback as (
-        -- the week as one row, which bounds the scan of nearby (its partitions, in Athena)
-        select
-            min(week_first) as first_day,
-            max(week_last) as last_day
-        from touched
-    ),
-
     nearby as (
         -- every extension's published extents of the week (the partitions read are the same whichever
         -- extensions are kept; near_bounds and reads keep the run's)
@@ -115,14 +91,11 @@ using (
             extents.first_event,
             extents.last_event
         from event_extents as extents
-        inner join lookback
-            on extents.event_date >= lookback.first_day
-            and extents.event_date <= lookback.last_day
         inner join published_runs
             on extents.source_object = published_runs.source_object
             and extents.run_id = published_runs.run_id
-        -- the same week from the object's days as literals (sql/pipeline/object_days.sql): Athena prunes
-        -- the projected partitions when it plans the query
+        -- the week from the object's days as literals (sql/pipeline/object_days.sql): Athena prunes the
+        -- projected partitions when it plans the query
         where extents.event_date
             between cast(cast(from_utf8(from_base64('{object_first_day}')) as date) - interval '7' day as date)
             and cast(cast(from_utf8(from_base64('{object_last_day}')) as date) + interval '7' day as date)

@@ -1,33 +1,42 @@
--- The days FindAffectedWindows starts from, as text: the first and last day of the events this run
--- loaded, of those the object's latest successful run loaded (the rows this run replaces), and of the
--- windows of the object's earlier runs that never succeeded. The state machine reads the one row
--- (GetObjectDays: athena:getQueryResults) and writes both days into FindAffectedWindows as literals, so
--- that it reads loaded_days once a run, here, rather than at each reference to the object's days (Athena
--- runs a WITH query again at each of its references, https://github.com/trinodb/trino/issues/18421), and
--- Athena prunes the object's extents and the week around them when it plans the query. An object
--- without days gets an empty range (1970-01-02 to 1970-01-01), so both values are always there.
-with object_runs as (
-    -- this run, and the object's latest successful run
-    select from_utf8(from_base64('{run_id}')) as run_id
-    union all
+-- What FindAffectedWindows starts from, as text: the first and last day of the events this run loaded, of
+-- those the object's latest successful run loaded (the rows this run replaces), and of the windows of the
+-- object's earlier runs that never succeeded; that latest successful run (this run when there is none);
+-- and those earlier runs, each between commas (',' for none: a comma is never in an execution name).
+-- The state machine reads the one row (GetObjectDays: athena:getQueryResults) and writes the values into
+-- FindAffectedWindows as literals, so that it reads loaded_days and pipeline_runs for the object once a
+-- run, here, rather than at each reference to them (Athena runs a WITH query again at each of its
+-- references, https://github.com/trinodb/trino/issues/18421), and Athena prunes the object's extents and
+-- the week around them when it plans the query. An object without days gets an empty range (1970-01-02
+-- to 1970-01-01), so every value is always there. The unfinished runs are those whose windows are still
+-- staged, which ClearFinishedWindows clears on every run: at most the previous run's, far within the
+-- 10,000 characters States.Base64Encode takes
+-- (https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html).
+with published as (
     select max_by(runs.run_id, runs.started_at) as run_id
     from pipeline_runs as runs
     where runs.source_object = from_utf8(from_base64('{source_object}'))
         and runs.status = 'SUCCEEDED'
 ),
 
-spans as (
+loaded as (
+    -- the days this run and the object's latest successful run loaded, that run on the one row
     select
-        days.event_date as first_day,
-        days.event_date as last_day
-    from loaded_days as days
-    inner join object_runs
-        on days.run_id = object_runs.run_id
-    where days.source_object = from_utf8(from_base64('{source_object}'))
-    union all
+        published.run_id as published_run,
+        min(days.event_date) as first_day,
+        max(days.event_date) as last_day
+    from published
+    left join loaded_days as days
+        on days.source_object = from_utf8(from_base64('{source_object}'))
+        and (days.run_id = from_utf8(from_base64('{run_id}')) or days.run_id = published.run_id)
+    group by published.run_id
+),
+
+unfinished as (
+    -- the object's earlier runs that never succeeded, and the days of their windows
     select
-        cast(windows.window_start as date) as first_day,
-        cast(windows.window_end - interval '1' second as date) as last_day
+        min(cast(windows.window_start as date)) as first_day,
+        max(cast(windows.window_end - interval '1' second as date)) as last_day,
+        array_join(array_agg(distinct concat(windows.run_id, ',')), '') as runs
     from affected_windows as windows
     inner join pipeline_runs as runs
         on windows.run_id = runs.run_id
@@ -36,7 +45,28 @@ spans as (
         and runs.run_id <> from_utf8(from_base64('{run_id}'))
 )
 
+-- each of the three referenced once (Athena runs a WITH query again at each of its references); the
+-- earlier of two days written out, as least() of a null differs between the engines
 select
-    cast(coalesce(min(first_day), date '1970-01-02') as varchar) as first_day,
-    cast(coalesce(max(last_day), date '1970-01-01') as varchar) as last_day
-from spans
+    cast(
+        coalesce(
+            case
+                when unfinished.first_day is null or loaded.first_day < unfinished.first_day then loaded.first_day
+                else unfinished.first_day
+            end,
+            date '1970-01-02'
+        ) as varchar
+    ) as first_day,
+    cast(
+        coalesce(
+            case
+                when unfinished.last_day is null or loaded.last_day > unfinished.last_day then loaded.last_day
+                else unfinished.last_day
+            end,
+            date '1970-01-01'
+        ) as varchar
+    ) as last_day,
+    coalesce(loaded.published_run, from_utf8(from_base64('{run_id}'))) as published_run,
+    concat(',', coalesce(unfinished.runs, '')) as unfinished_runs
+from loaded
+cross join unfinished
