@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runDayValues } from '../handlers/run-failed/backstop';
 import type { Lake } from '../local/lake';
 import { closeInterruptedRuns, runFile } from '../local/runner';
 import { ExecutionAbortedError } from '../local/step-functions';
 import { normalizeSql, renderSql } from '../workflow/sql-template';
 import { PIPELINE_STEPS, RUN_DAYS, readSql, UNDO_STEPS } from '../workflow/steps';
-import { dataExports, removeDir, tempDir, withLakeAt, writeCsv } from './support/lake';
+import { dataExports, removeDir, runningStepValues, tempDir, withLakeAt, writeCsv } from './support/lake';
 
 /**
  * Gold is written by two statements: MergeIntervals (03_merge_intervals.sql) for the windows that hold
@@ -193,18 +192,12 @@ test('a retry of AppendIntervals after its commit inserts nothing more', async (
       .then(() => undefined)
       .catch((error: unknown) => error);
     expect(stopped).toBeInstanceOf(ExecutionAbortedError);
-    const [running] = await lake.query(
-      `select run_id, source_object from pipeline_runs where status = 'RUNNING'`,
-    );
-    const runId = String(running?.run_id);
     const appended = await rowsOf(lake);
     expect(appended).toBeGreaterThan(10);
 
     // What a Step Functions retry sends: the same text again.
-    const values = {
-      ...(await runDayValues(lake, readSql(RUN_DAYS.file), runId)),
-      source_object: String(running?.source_object),
-    };
+    const values = await runningStepValues(lake);
+    const runId = values.run_id;
     const retry = await lake.query(renderSql(readSql('pipeline/04_append_intervals.sql'), values));
     expect(Number(retry[0]?.Count)).toBe(0);
     expect(await rowsOf(lake)).toBe(appended);
@@ -328,14 +321,8 @@ test('RecordRun sent again for a run that has failed since (and was undone) leav
       (error: unknown) => error,
     );
     expect(stopped).toBeInstanceOf(ExecutionAbortedError);
-    const [running] = await lake.query(
-      `select run_id, source_object from pipeline_runs where status = 'RUNNING'`,
-    );
-    const runId = String(running?.run_id);
-    const values = {
-      ...(await runDayValues(lake, readSql(RUN_DAYS.file), runId)),
-      source_object: String(running?.source_object),
-    };
+    const values = await runningStepValues(lake);
+    const runId = values.run_id;
     // the local repair: recorded FAILED, its gold writes undone
     expect((await closeInterruptedRuns(lake)).map((run) => run.runId)).toEqual([runId]);
     const undone = await dataExports(lake);

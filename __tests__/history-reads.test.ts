@@ -246,12 +246,13 @@ test('a lake written before the day summaries gains them on open, with the same 
  * Athena runs a WITH query again at each of its references (Trino inlines them,
  * https://github.com/trinodb/trino/issues/18421), and a reference from inside another WITH query runs
  * as often as that one does: before the statements were written for it, FindAffectedWindows would have
- * read the run's own extents 146 times in a day into 90 days. The bound keeps a new reference from
- * multiplying the reads again.
+ * read the run's own extents 146 times in a day into 90 days, and until the object's runs and the week's
+ * bounds came as literals, pipeline_runs 21 times (now 19, through published_runs). The bound keeps a
+ * new reference from multiplying the reads again.
  */
-const MOST_RUNS_OF_A_SCAN = 24;
+const MOST_RUNS_OF_A_SCAN = 20;
 
-test('in Athena, no statement of a day runs one of its scans more than 24 times', () => {
+test('in Athena, no statement of a day runs one of its scans more than 20 times', () => {
   for (const days of [0, 7, 35]) {
     const steps = (reads.get(days) ?? []).filter((s) => s.step !== 'LoadCsvToSilver');
     const most = (step: string) =>

@@ -1,14 +1,13 @@
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { profileSteps, type StepReads } from '../bench/profile';
-import { runDayValues } from '../handlers/run-failed/backstop';
 import type { Lake } from '../local/lake';
 import { runFile } from '../local/runner';
 import { ExecutionAbortedError } from '../local/step-functions';
 import { renderSql } from '../workflow/sql-template';
-import { RUN_DAYS, readSql } from '../workflow/steps';
+import { readSql } from '../workflow/steps';
 import { KNOWN_EXTENSIONS } from '../workflow/tables';
-import { intervalRows, removeDir, tempDir, withLakeAt, writeCsv } from './support/lake';
+import { intervalRows, removeDir, runningStepValues, tempDir, withLakeAt, writeCsv } from './support/lake';
 import { expectedIntervals, type OracleEvent, parseUsTimestamp } from './support/oracle';
 
 /**
@@ -177,9 +176,6 @@ test('a retry of MergeKnownExtensions after its commit changes nothing more', as
       .then(() => undefined)
       .catch((error: unknown) => error);
     expect(stopped).toBeInstanceOf(ExecutionAbortedError);
-    const [running] = await lake.query(
-      `select run_id, source_object from pipeline_runs where status = 'RUNNING'`,
-    );
     const known = `select extension, cast(first_day as varchar) as first, cast(last_day as varchar) as last
        from ${KNOWN_EXTENSIONS.name} order by extension`;
     const expected = [
@@ -190,10 +186,7 @@ test('a retry of MergeKnownExtensions after its commit changes nothing more', as
     expect(await lake.query(known)).toEqual(expected);
     // What a Step Functions retry sends: the same text again.
     await lake.query(
-      renderSql(readSql('pipeline/06_merge_known_extensions.sql'), {
-        ...(await runDayValues(lake, readSql(RUN_DAYS.file), String(running?.run_id))),
-        source_object: String(running?.source_object),
-      }),
+      renderSql(readSql('pipeline/06_merge_known_extensions.sql'), await runningStepValues(lake)),
     );
     expect(await lake.query(known)).toEqual(expected);
   });

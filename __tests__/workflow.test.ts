@@ -234,23 +234,35 @@ describe('every request the state machine can send passes the strict twin', () =
     expect(failure.Payload.cause).toBe(cause);
   });
 
-  test('FindAffectedWindows gets the object days and runs GetObjectDays read back, and no other step takes them', async () => {
+  test('GetObjectDays: the object days and runs go to FindAffectedWindows alone, the loaded days to MergeKnownExtensions and RecordRun', async () => {
     const requests = await execute();
-    const taking = requests.filter(({ state }) => {
-      const file = [...PIPELINE_STEPS, ...UNDO_STEPS].find((step) => step.state === state)?.file;
-      return file !== undefined && templateParameters(readSql(file)).includes('object_first_day');
-    });
-    expect(taking.map((r) => r.state)).toEqual(['FindAffectedWindows']);
-    const [find] = taking;
+    const taking = (parameter: string) =>
+      requests.filter(({ state }) => {
+        const file = [...PIPELINE_STEPS, ...UNDO_STEPS].find((step) => step.state === state)?.file;
+        return file !== undefined && templateParameters(readSql(file)).includes(parameter as never);
+      });
+    const decoded = (request: { input: unknown }) =>
+      [...(request.input as { QueryString: string }).QueryString.matchAll(/from_base64\('([^']*)'\)/g)].map(
+        (m) => Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+      );
+    for (const parameter of ['object_first_day', 'object_published_run', 'object_unfinished_runs'])
+      expect(taking(parameter).map((r) => r.state)).toEqual(['FindAffectedWindows']);
+    const [find] = taking('object_first_day');
     if (!find) throw new Error('FindAffectedWindows did not run');
-    const text = (find.input as { QueryString: string }).QueryString;
-    const values = [...text.matchAll(/from_base64\('([^']*)'\)/g)].map((m) =>
-      Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+    expect(decoded(find)).toEqual(
+      expect.arrayContaining([
+        SAMPLE_RUN_DAYS.first_day,
+        SAMPLE_RUN_DAYS.last_day,
+        SAMPLE_OBJECT_RUNS.published_run,
+        SAMPLE_OBJECT_RUNS.unfinished_runs,
+      ]),
     );
-    expect(values).toContain(SAMPLE_RUN_DAYS.first_day);
-    expect(values).toContain(SAMPLE_RUN_DAYS.last_day);
-    expect(values).toContain(SAMPLE_OBJECT_RUNS.published_run);
-    expect(values).toContain(SAMPLE_OBJECT_RUNS.unfinished_runs);
+    const loading = taking('loaded_first_day');
+    expect(loading.map((r) => r.state)).toEqual(['MergeKnownExtensions', 'RecordRun']);
+    for (const request of loading)
+      expect(decoded(request)).toEqual(
+        expect.arrayContaining([SAMPLE_OBJECT_RUNS.loaded_first_day, SAMPLE_OBJECT_RUNS.loaded_last_day]),
+      );
   });
 
   test('every step that takes the run days, on both paths, gets those GetRunDays read back', async () => {
@@ -273,7 +285,7 @@ describe('every request the state machine can send passes the strict twin', () =
               'MergeWeeklySummary',
               ...UNDO_STEPS.map((step) => step.state),
             ]
-          : ['MergeIntervals', 'AppendIntervals', 'MergeWeeklySummary', 'MergeKnownExtensions', 'RecordRun'],
+          : ['MergeIntervals', 'AppendIntervals', 'MergeWeeklySummary', 'RecordRun'],
       );
       for (const { input } of taking) {
         const values = decoded((input as { QueryString: string }).QueryString);
@@ -432,7 +444,7 @@ describe('the run days query', () => {
 });
 
 describe("FindObjectDays' row", () => {
-  test('the days and runs of the object: this run alone, then the published run, then a run that never succeeded', async () => {
+  test('the days and runs of the object, and the days the run loaded: this run alone, then the published run, then a run that never succeeded', async () => {
     await withLake(async (lake, dir) => {
       const row = async (runId: string, sourceObject: string) => {
         const [values] = await lake.query(
@@ -446,6 +458,8 @@ describe("FindObjectDays' row", () => {
         last_day: '1970-01-01',
         published_run: 'run-new',
         unfinished_runs: ',',
+        loaded_first_day: '1970-01-02',
+        loaded_last_day: '1970-01-01',
       });
       const csv = writeCsv(dir, 'span.csv', [
         '2024-11-18 09:00:00,901,ONLINE,',
@@ -453,12 +467,23 @@ describe("FindObjectDays' row", () => {
       ]);
       const [run] = await ingest(lake, csv);
       const sourceObject = String(run?.sourceObject);
-      // a new run of the object before its own load: the published run's days and id
+      // the run itself: its days are both the object's and the ones it loaded
+      await expect(row(String(run?.runId), sourceObject)).resolves.toEqual({
+        first_day: '2024-11-18',
+        last_day: '2024-11-20',
+        published_run: run?.runId,
+        unfinished_runs: ',',
+        loaded_first_day: '2024-11-18',
+        loaded_last_day: '2024-11-20',
+      });
+      // a new run of the object before its own load: the published run's days and id, nothing loaded
       await expect(row('run-next', sourceObject)).resolves.toEqual({
         first_day: '2024-11-18',
         last_day: '2024-11-20',
         published_run: run?.runId,
         unfinished_runs: ',',
+        loaded_first_day: '1970-01-02',
+        loaded_last_day: '1970-01-01',
       });
       // a run of the object that failed with its windows still staged widens the days and is listed;
       // one of another object is not
@@ -474,6 +499,8 @@ describe("FindObjectDays' row", () => {
         last_day: '2024-11-22',
         published_run: run?.runId,
         unfinished_runs: ',run-failed,',
+        loaded_first_day: '1970-01-02',
+        loaded_last_day: '1970-01-01',
       });
     });
   });

@@ -104,6 +104,8 @@ const PARAMETER_EXPRESSIONS: Readonly<Partial<Record<StepParameter, string>>> = 
   object_last_day: `States.Base64Encode($.${OBJECT_DAYS_PATH}.last_day)`,
   object_published_run: `States.Base64Encode($.${OBJECT_DAYS_PATH}.published_run)`,
   object_unfinished_runs: `States.Base64Encode($.${OBJECT_DAYS_PATH}.unfinished_runs)`,
+  loaded_first_day: `States.Base64Encode($.${OBJECT_DAYS_PATH}.loaded_first_day)`,
+  loaded_last_day: `States.Base64Encode($.${OBJECT_DAYS_PATH}.loaded_last_day)`,
 };
 
 const ATHENA_RETRY = [
@@ -134,7 +136,14 @@ export function undoState(state: string): string {
 
 /** The columns of RUN_DAYS's row and of OBJECT_DAYS's, in the order their files select them. */
 const RUN_DAYS_COLUMNS = ['first_day', 'last_day'] as const;
-const OBJECT_DAYS_COLUMNS = ['first_day', 'last_day', 'published_run', 'unfinished_runs'] as const;
+const OBJECT_DAYS_COLUMNS = [
+  'first_day',
+  'last_day',
+  'published_run',
+  'unfinished_runs',
+  'loaded_first_day',
+  'loaded_last_day',
+] as const;
 
 /**
  * A days query (RUN_DAYS, OBJECT_DAYS), then its one row read back into `$.<path>` (each of `columns`,

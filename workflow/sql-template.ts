@@ -13,6 +13,8 @@ const PARAMETERS: readonly StepParameter[] = [
   'object_last_day',
   'object_published_run',
   'object_unfinished_runs',
+  'loaded_first_day',
+  'loaded_last_day',
 ];
 
 function isParameter(name: string): name is StepParameter {

@@ -22,7 +22,9 @@ export type StepParameter =
   | 'object_first_day'
   | 'object_last_day'
   | 'object_published_run'
-  | 'object_unfinished_runs';
+  | 'object_unfinished_runs'
+  | 'loaded_first_day'
+  | 'loaded_last_day';
 
 export interface SqlStep {
   /** State name in the state machine; reads as what the step does. */
@@ -37,10 +39,11 @@ export const START_STEP: SqlStep = { state: 'RecordRunStarted', file: 'pipeline/
 /**
  * What FindAffectedWindows starts from: the days of the run's object (`object_first_day`,
  * `object_last_day`: this run's, its latest successful run's, its unfinished runs' windows'), that latest
- * successful run (`object_published_run`) and those unfinished runs (`object_unfinished_runs`). A SELECT
- * whose one row the state machine reads back and writes into FindAffectedWindows as literals, so that it
- * reads loaded_days and the object's runs once a run, and Athena prunes the object's extents and the
- * week around them when it plans.
+ * successful run (`object_published_run`) and those unfinished runs (`object_unfinished_runs`); and the
+ * days this run loaded (`loaded_first_day`, `loaded_last_day`), for MergeKnownExtensions and RecordRun. A
+ * SELECT whose one row the state machine reads back and writes into those statements as literals, so
+ * that loaded_days and the object's runs are read once a run, and Athena prunes the days' partitions
+ * when it plans each statement.
  */
 export const OBJECT_DAYS: SqlStep = { state: 'FindObjectDays', file: 'pipeline/object_days.sql' };
 /** The state that reads OBJECT_DAYS's row (athena:getQueryResults). */

@@ -2,8 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ExportName, writeExport } from '../../cli/exports';
+import { runDayValues } from '../../handlers/run-failed/backstop';
 import { Lake } from '../../local/lake';
 import { type FileRun, runFile } from '../../local/runner';
+import { renderSql } from '../../workflow/sql-template';
+import { OBJECT_DAYS, RUN_DAYS, readSql } from '../../workflow/steps';
 
 export const CASES_DIR = join(__dirname, '..', 'fixtures', 'shared-cases');
 
@@ -13,6 +16,34 @@ export function tempDir(prefix = 'agent-etl-test-'): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Every value a step of a run still RUNNING takes, as the state machine makes them: its run days
+ * (GetRunDays) and its object's row (GetObjectDays); what a retry of a step sends again.
+ */
+export async function runningStepValues(lake: Lake): Promise<{
+  run_id: string;
+  first_day: string;
+  last_day: string;
+  source_object: string;
+  loaded_first_day: string;
+  loaded_last_day: string;
+}> {
+  const [running] = await lake.query(
+    `select run_id, source_object from pipeline_runs where status = 'RUNNING'`,
+  );
+  const runId = String(running?.run_id);
+  const sourceObject = String(running?.source_object);
+  const [object] = await lake.query(
+    renderSql(readSql(OBJECT_DAYS.file), { run_id: runId, source_object: sourceObject }),
+  );
+  return {
+    ...(await runDayValues(lake, readSql(RUN_DAYS.file), runId)),
+    source_object: sourceObject,
+    loaded_first_day: String(object?.loaded_first_day),
+    loaded_last_day: String(object?.loaded_last_day),
+  };
 }
 
 /** Writes a CSV with the contract's header unless the first line given is a header of its own. */

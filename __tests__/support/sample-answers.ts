@@ -1,10 +1,18 @@
 import { athenaResultSet } from '../../local/strict-twin';
 
 /** The days a sample run's GetRunDays reads back. */
-export const SAMPLE_RUN_DAYS = { first_day: '2024-11-18', last_day: '2024-11-19' };
+export const SAMPLE_RUN_DAYS = { first_day: '2024-11-17', last_day: '2024-11-20' };
 
-/** The object's runs a sample run's GetObjectDays reads back after the same days. */
-export const SAMPLE_OBJECT_RUNS = { published_run: 'run-before', unfinished_runs: ',run-killed,' };
+/**
+ * What a sample run's GetObjectDays reads back after the same days: the object's runs, and the days the
+ * run loaded (inside its windows' days).
+ */
+export const SAMPLE_OBJECT_RUNS = {
+  published_run: 'run-before',
+  unfinished_runs: ',run-killed,',
+  loaded_first_day: '2024-11-18',
+  loaded_last_day: '2024-11-19',
+};
 
 /**
  * What a task of the state machine answers when a test stands in for every service: an Athena query

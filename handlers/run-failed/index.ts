@@ -3,7 +3,6 @@ import mergeIntervals from '../../sql/pipeline/03_merge_intervals.sql';
 import appendIntervals from '../../sql/pipeline/04_append_intervals.sql';
 import mergeWeeklySummary from '../../sql/pipeline/05_merge_weekly_summary.sql';
 import runDays from '../../sql/pipeline/run_days.sql';
-import firstWindows from '../../sql/rule/first_windows.ctes';
 import productiveTime from '../../sql/rule/productive_time.ctes';
 import publishedRuns from '../../sql/rule/published_runs.ctes';
 import { expandIncludes } from '../../workflow/sql-include';
@@ -12,7 +11,6 @@ import { awsDependencies, createRunFailedHandler } from './handler';
 
 /** The files the undo statements include, as the bundle carries them. */
 const INCLUDED: Readonly<Record<string, string>> = {
-  'rule/first_windows.ctes': firstWindows,
   'rule/productive_time.ctes': productiveTime,
   'rule/published_runs.ctes': publishedRuns,
 };

@@ -3,8 +3,9 @@
 -- the last one to the end of its interval) -> span_slices, split at every :00/:30 boundary -> totals per
 -- interval, capped at 0.5 h -> changes against the rows the windows hold now (rows no longer produced are
 -- deleted). A window with no event before it (read_from is null: a first load, a new agent) that holds no
--- gold rows is left to AppendIntervals (04_append_intervals.sql), which inserts it without a join against
--- gold; it runs after this statement, so a window this one empties is recomputed there and gains nothing.
+-- gold rows is left to AppendIntervals (04_append_intervals.sql), which inserts the rule's rows gold does
+-- not hold, without a MERGE; it runs after this statement, so a window this one empties is recomputed
+-- there and gains nothing.
 merge into agent_intervals as target
 using (
     with run_windows as (
@@ -43,8 +44,44 @@ using (
             and intervals.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
     ),
 
-    -- include rule/first_windows.ctes
-    ,
+    -- the run's windows with no event before them (read_from is null: a first load, a new agent), and
+    -- those of them that hold gold rows now (a backfill before the history, a second object of a day),
+    -- which this statement takes. Read apart from current_intervals (the rows of every window): Athena
+    -- runs a WITH query again at each of its references, and the statement references held_windows
+    -- through the rule's `windows`, three times
+    first_windows as (
+        select
+            affected.extension,
+            affected.window_start,
+            affected.window_end
+        from affected_windows as affected
+        where affected.run_id = from_utf8(from_base64('{run_id}'))
+            and affected.read_from is null
+    ),
+
+    first_range as (
+        select
+            min(window_start) as first_interval,
+            max(window_end) as end_interval
+        from first_windows
+        having count(*) > 0
+    ),
+
+    held_windows as (
+        -- the windows holding any row now
+        select distinct intervals.extension
+        from agent_intervals as intervals
+        inner join first_range
+            on intervals.interval_start >= first_range.first_interval
+            and intervals.interval_start < first_range.end_interval
+        inner join first_windows
+            on intervals.extension = first_windows.extension
+            and intervals.interval_start >= first_windows.window_start
+            and intervals.interval_start < first_windows.window_end
+        -- the run's days as literals (sql/pipeline/run_days.sql): at most their partitions are read
+        where intervals.interval_start >= cast(cast(from_utf8(from_base64('{first_day}')) as date) as timestamp)
+            and intervals.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
+    ),
 
     windows as (
         -- the windows with an event before them (they hold that event's row), and the others that hold rows

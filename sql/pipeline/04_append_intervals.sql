@@ -1,10 +1,13 @@
--- The windows with no event before them (read_from is null: a first load, a new agent) that hold no gold
--- rows: the productive-time rule (rule/productive_time.ctes, included by 03_merge_intervals.sql too),
--- inserted without a join against gold and without a MERGE.
--- It runs after MergeIntervals, which took every other window. Which windows hold no rows is decided as
--- the statement runs, so a retry after a commit whose answer was lost finds its windows holding the rows
--- it inserted and inserts nothing again; a window left empty by the rule stays empty either way. Only the
--- gold rows in these windows are read.
+-- The windows with no event before them (read_from is null: a first load, a new agent): the
+-- productive-time rule (rule/productive_time.ctes, included by 03_merge_intervals.sql too), inserted
+-- without a MERGE, only where gold holds no row for the (extension, interval).
+-- It runs after MergeIntervals, which took every window with an event before it, and every window with
+-- no event before it that held rows: recomputed there by the same rule from the same events, such a window
+-- holds the rule's rows, so none of them is inserted here again. Which rows gold holds is decided as the
+-- statement runs, so a retry after a commit whose answer was lost inserts nothing again; a window left
+-- empty by the rule stays empty either way. Gold is read once, for the rows the rule makes (Athena runs
+-- a WITH query again at each of its references, https://github.com/trinodb/trino/issues/18421, and the
+-- rule references `windows` three times: a check of which windows hold rows there ran three times).
 insert into agent_intervals (
     extension,
     interval_start,
@@ -13,20 +16,16 @@ insert into agent_intervals (
     productive_hours,
     event_count
 )
-with
--- include rule/first_windows.ctes
-,
-
-windows as (
-    -- the windows that hold no rows
+with windows as (
     select
-        first_windows.extension,
-        first_windows.window_start,
-        first_windows.window_end,
-        first_windows.read_from,
-        first_windows.read_to
-    from first_windows
-    where first_windows.extension not in (select extension from held_windows)
+        affected.extension,
+        affected.window_start,
+        affected.window_end,
+        cast(affected.window_start as date) as read_from,
+        affected.read_to
+    from affected_windows as affected
+    where affected.run_id = from_utf8(from_base64('{run_id}'))
+        and affected.read_from is null
 ),
 
 -- include rule/published_runs.ctes
@@ -36,11 +35,23 @@ windows as (
 
 -- in interval order, as MergeIntervals inserts: new rows land beside their day's
 select
-    extension,
-    interval_start,
-    cast(productive_ms as bigint) as productive_ms,
-    cast(cast(productive_ms as bigint) as double) / 1000 as productive_seconds,
-    least(cast(cast(productive_ms as bigint) as double) / 3600000, 0.5) as productive_hours,
-    cast(event_count as bigint) as event_count
+    interval_totals.extension,
+    interval_totals.interval_start,
+    cast(interval_totals.productive_ms as bigint) as productive_ms,
+    cast(cast(interval_totals.productive_ms as bigint) as double) / 1000 as productive_seconds,
+    least(cast(cast(interval_totals.productive_ms as bigint) as double) / 3600000, 0.5) as productive_hours,
+    cast(interval_totals.event_count as bigint) as event_count
 from interval_totals
-order by interval_start
+left join (
+    select
+        intervals.extension,
+        intervals.interval_start
+    from agent_intervals as intervals
+    -- the run's days as literals (sql/pipeline/run_days.sql): Athena reads only their partitions
+    where intervals.interval_start >= cast(cast(from_utf8(from_base64('{first_day}')) as date) as timestamp)
+        and intervals.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
+) as held
+    on held.extension = interval_totals.extension
+    and held.interval_start = interval_totals.interval_start
+where held.extension is null
+order by interval_totals.interval_start

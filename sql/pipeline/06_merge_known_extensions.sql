@@ -5,31 +5,21 @@
 -- events, which costs a wider search and never a missed neighbour. A retry changes nothing more.
 merge into known_extensions as target
 using (
-    with run_days as (
-        -- the days the run loaded, while it is RUNNING (a retry of a run that has failed since adds
-        -- nothing); the run's own values as literals, so Athena reads pipeline_runs once
-        select days.event_date
-        from loaded_days as days
-        inner join pipeline_runs as runs
-            on runs.run_id = days.run_id
-            and runs.status = 'RUNNING'
-        where days.run_id = from_utf8(from_base64('{run_id}'))
-            and days.source_object = from_utf8(from_base64('{source_object}'))
-    )
-
     select
         extents.extension,
         min(extents.event_date) as first_day,
         max(extents.event_date) as last_day
     from event_extents as extents
-    inner join run_days
-        on extents.event_date = run_days.event_date
+    -- while the run is RUNNING: a retry of a run that has failed since adds nothing
+    inner join pipeline_runs as runs
+        on runs.run_id = extents.run_id
+        and runs.status = 'RUNNING'
     where extents.run_id = from_utf8(from_base64('{run_id}'))
         and extents.source_object = from_utf8(from_base64('{source_object}'))
-        -- the run's days as literals (sql/pipeline/run_days.sql), which hold the days it loaded: Athena
-        -- prunes the projected partitions when it plans the query
-        and extents.event_date between cast(from_utf8(from_base64('{first_day}')) as date)
-            and cast(from_utf8(from_base64('{last_day}')) as date)
+        -- the days the run loaded, as literals (FindObjectDays read them from loaded_days,
+        -- sql/pipeline/object_days.sql): Athena prunes the projected partitions when it plans the query
+        and extents.event_date between cast(from_utf8(from_base64('{loaded_first_day}')) as date)
+            and cast(from_utf8(from_base64('{loaded_last_day}')) as date)
     group by extents.extension
 ) as source
 on target.extension = source.extension

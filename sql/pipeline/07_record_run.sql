@@ -4,11 +4,15 @@
 merge into pipeline_runs as target
 using (
     with loaded as (
-        -- the load's own count per day (loaded_days), not a scan of the events
-        select coalesce(sum(days.event_count), 0) as rows_loaded
-        from loaded_days as days
-        where days.run_id = from_utf8(from_base64('{run_id}'))
-            and days.source_object = from_utf8(from_base64('{source_object}'))
+        -- the load's own count per extension and day (event_extents), not a scan of the events, on the
+        -- days it loaded as literals (FindObjectDays read them from loaded_days): Athena reads only
+        -- their partitions
+        select coalesce(sum(extents.event_count), 0) as rows_loaded
+        from event_extents as extents
+        where extents.run_id = from_utf8(from_base64('{run_id}'))
+            and extents.source_object = from_utf8(from_base64('{source_object}'))
+            and extents.event_date between cast(from_utf8(from_base64('{loaded_first_day}')) as date)
+                and cast(from_utf8(from_base64('{loaded_last_day}')) as date)
     ),
 
     rejected as (

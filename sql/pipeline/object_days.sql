@@ -2,12 +2,13 @@
 -- those the object's latest successful run loaded (the rows this run replaces), and of the windows of the
 -- object's earlier runs that never succeeded; that latest successful run (this run when there is none);
 -- and those earlier runs, each between commas (',' for none: a comma is never in an execution name).
+-- Then the first and last day this run loaded, for MergeKnownExtensions and RecordRun.
 -- The state machine reads the one row (GetObjectDays: athena:getQueryResults) and writes the values into
--- FindAffectedWindows as literals, so that it reads loaded_days and pipeline_runs for the object once a
--- run, here, rather than at each reference to them (Athena runs a WITH query again at each of its
--- references, https://github.com/trinodb/trino/issues/18421), and Athena prunes the object's extents and
--- the week around them when it plans the query. An object without days gets an empty range (1970-01-02
--- to 1970-01-01), so every value is always there. The unfinished runs are those whose windows are still
+-- the statements as literals, so that loaded_days (a file per run ever made) is read once a run, here,
+-- and so are the object's runs, rather than at each reference to them in FindAffectedWindows (Athena runs
+-- a WITH query again at each of its references, https://github.com/trinodb/trino/issues/18421); Athena
+-- prunes the partitions of the days when it plans each query. A range without days is empty
+-- (1970-01-02 to 1970-01-01), so every value is always there. The unfinished runs are those whose windows are still
 -- staged, which ClearFinishedWindows clears on every run: at most the previous run's, far within the
 -- 10,000 characters States.Base64Encode takes
 -- (https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html).
@@ -19,11 +20,14 @@ with published as (
 ),
 
 loaded as (
-    -- the days this run and the object's latest successful run loaded, that run on the one row
+    -- the days this run and the object's latest successful run loaded, those this run loaded, and that
+    -- run, on the one row
     select
         published.run_id as published_run,
         min(days.event_date) as first_day,
-        max(days.event_date) as last_day
+        max(days.event_date) as last_day,
+        min(case when days.run_id = from_utf8(from_base64('{run_id}')) then days.event_date end) as run_first_day,
+        max(case when days.run_id = from_utf8(from_base64('{run_id}')) then days.event_date end) as run_last_day
     from published
     left join loaded_days as days
         on days.source_object = from_utf8(from_base64('{source_object}'))
@@ -67,6 +71,8 @@ select
         ) as varchar
     ) as last_day,
     coalesce(loaded.published_run, from_utf8(from_base64('{run_id}'))) as published_run,
-    concat(',', coalesce(unfinished.runs, '')) as unfinished_runs
+    concat(',', coalesce(unfinished.runs, '')) as unfinished_runs,
+    cast(coalesce(loaded.run_first_day, date '1970-01-02') as varchar) as loaded_first_day,
+    cast(coalesce(loaded.run_last_day, date '1970-01-01') as varchar) as loaded_last_day
 from loaded
 cross join unfinished
