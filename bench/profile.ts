@@ -254,8 +254,9 @@ const shiftDay = (day: string, by: number) =>
  * comparison (static "Filters", and "Dynamic Filters" from the joins, the min/max or the IN list of the
  * build side; "optional:" ones only prune) as `column<op>'value'::TYPE`, all of them ANDed. Each bound is
  * turned into days: `>= '2025-03-03 15:30'` keeps 2025-03-03 on; `< '2025-03-05 00:00'` ends on
- * 2025-03-04. `BETWEEN 'a' AND 'b'` (how a file filter prints a range) bounds both ends. An IN list keeps its values' days. A filter text with an OR that names the column is not
- * read (no bound taken): the scan then covers more days, never fewer.
+ * 2025-03-04. `BETWEEN 'a' AND 'b'` (how a file filter prints a range) bounds both ends. An IN list
+ * keeps its values' days. A filter text with an OR that names the column is not read (no bound
+ * taken): the scan then covers more days, never fewer.
  */
 export function dayBounds(
   filters: string,

@@ -2,16 +2,16 @@
 -- recorded and never saw through), the interval range the run can change: from the extension's last event
 -- before the run's first, to its first event after the run's last. It also records the days the
 -- recomputation must read: the day of the last event before the window and of the first one after it.
--- Silver is read by day only. The object's days and runs come as literals (FindObjectDays reads them from
--- loaded_days, pipeline_runs and affected_windows once, sql/pipeline/object_days.sql): they bound the
--- object's extents and the week either side of them, which Athena prunes on when it plans the query, and
--- no reference to the object's extents reads a table but event_extents. event_extents (first and last event per
--- extension and day) finds the neighbouring events within that week, and further back or ahead only for
--- the extensions with nothing that near: back, to the last day known_extensions holds for the extension
--- (every older day only if that day's rows no longer count), ahead only for one seen after the week, and
--- not at all for an extension it has never seen. Those reads join on event_date, which Athena prunes on
--- at run time (dynamic filtering and dynamic partition pruning, Trino documentation "Dynamic
--- filtering"; Athena engine version 3 runs Trino).
+-- Silver is read by day only. The object's days and runs come as literals (FindObjectDays reads them
+-- from loaded_days, pipeline_runs and affected_windows once, sql/pipeline/object_days.sql): they bound
+-- the object's extents and the week either side of them, which Athena prunes on when it plans the query,
+-- and no reference to the object's extents reads a table but event_extents. event_extents (first and
+-- last event per extension and day) finds the neighbouring events within that week, and further back
+-- or ahead only for the extensions with nothing that near: back, to the last day known_extensions holds
+-- for the extension (every older day only if that day's rows no longer count), ahead only for one seen
+-- after the week, and not at all for an extension it has never seen. Those reads join on event_date,
+-- which Athena prunes on at run time (dynamic filtering and dynamic partition pruning, Trino
+-- documentation "Dynamic filtering"; Athena engine version 3 runs Trino).
 -- Athena runs a WITH query again at each of its references (Trino inlines them:
 -- https://github.com/trinodb/trino/issues/18421), where DuckDB materializes one referenced twice. So a
 -- query whose result is needed twice is referenced once where it can be, its result carried along in

@@ -12,27 +12,32 @@
 -- staged, which ClearFinishedWindows clears on every run: at most the previous run's, far within the
 -- 10,000 characters States.Base64Encode takes
 -- (https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html).
-with published as (
-    select max_by(runs.run_id, runs.started_at) as run_id
+with object_runs as (
+    -- this run, and the object's latest successful run (null when there is none)
+    select
+        from_utf8(from_base64('{run_id}')) as run_id,
+        true as this_run
+    union all
+    select
+        max_by(runs.run_id, runs.started_at) as run_id,
+        false as this_run
     from pipeline_runs as runs
     where runs.source_object = from_utf8(from_base64('{source_object}'))
         and runs.status = 'SUCCEEDED'
 ),
 
 loaded as (
-    -- the days this run and the object's latest successful run loaded, those this run loaded, and that
-    -- run, on the one row
+    -- the days both runs loaded, those this run loaded, and the latest successful run, on one row
     select
-        published.run_id as published_run,
         min(days.event_date) as first_day,
         max(days.event_date) as last_day,
-        min(case when days.run_id = from_utf8(from_base64('{run_id}')) then days.event_date end) as run_first_day,
-        max(case when days.run_id = from_utf8(from_base64('{run_id}')) then days.event_date end) as run_last_day
-    from published
+        min(case when object_runs.this_run then days.event_date end) as run_first_day,
+        max(case when object_runs.this_run then days.event_date end) as run_last_day,
+        max(case when not object_runs.this_run then object_runs.run_id end) as published_run
+    from object_runs
     left join loaded_days as days
-        on days.source_object = from_utf8(from_base64('{source_object}'))
-        and (days.run_id = from_utf8(from_base64('{run_id}')) or days.run_id = published.run_id)
-    group by published.run_id
+        on days.run_id = object_runs.run_id
+        and days.source_object = from_utf8(from_base64('{source_object}'))
 ),
 
 unfinished as (
@@ -49,8 +54,8 @@ unfinished as (
         and runs.run_id <> from_utf8(from_base64('{run_id}'))
 )
 
--- each of the three referenced once (Athena runs a WITH query again at each of its references); the
--- earlier of two days written out, as least() of a null differs between the engines
+-- object_runs, loaded and unfinished each referenced once (Athena runs a WITH query again at each of its
+-- references); the earlier of two days written out, as least() of a null differs between the engines
 select
     cast(
         coalesce(
