@@ -23,3 +23,19 @@ describe('date_format, as Trino spells it', () => {
     });
   });
 });
+
+/**
+ * The stand-in for Trino's array_join(array, delimiter)
+ * (https://trino.io/docs/current/functions/array.html#array_join): the elements joined by the
+ * delimiter, null elements left out; a null array gives null, an empty one the empty string.
+ */
+test('array_join, as Trino spells it', async () => {
+  await withLake(async (lake) => {
+    const [row] = await lake.query(
+      `select array_join(array['a', null, 'b'], ',') as joined,
+              array_join(cast([] as varchar[]), ',') as empty,
+              array_join(cast(null as varchar[]), ',') as missing`,
+    );
+    expect(row).toEqual({ joined: 'a,b', empty: '', missing: null });
+  });
+});
