@@ -467,6 +467,13 @@ describe("FindObjectDays' row", () => {
       ]);
       const [run] = await ingest(lake, csv);
       const sourceObject = String(run?.sourceObject);
+      // GetObjectDays reads the values by position: the file selects them in the order it names them
+      const selector = states[GET_OBJECT_DAYS_STATE]?.ResultSelector as Record<string, string>;
+      expect(Object.keys((await row(String(run?.runId), sourceObject)) ?? {})).toEqual(
+        Object.entries(selector)
+          .sort(([, a], [, b]) => a.localeCompare(b))
+          .map(([name]) => name.replace(/\.\$$/, '')),
+      );
       // the run itself: its days are both the object's and the ones it loaded
       await expect(row(String(run?.runId), sourceObject)).resolves.toEqual({
         first_day: '2024-11-18',

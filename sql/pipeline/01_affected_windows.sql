@@ -67,13 +67,14 @@ using (
     ),
 
     touched as (
-        -- with the week either side of the object's days (where nearly every neighbour lies) on every row
+        -- with the week either side of the object's days (where nearly every neighbour lies) on every row:
+        -- the same literals bound nearby's scan
         select
             extension,
             min(first_event) as first_event,
             max(last_event) as last_event,
-            cast(cast(min(min(first_event)) over () as date) - interval '7' day as date) as week_first,
-            cast(cast(max(max(last_event)) over () as date) + interval '7' day as date) as week_last
+            cast(cast(from_utf8(from_base64('{object_first_day}')) as date) - interval '7' day as date) as week_first,
+            cast(cast(from_utf8(from_base64('{object_last_day}')) as date) + interval '7' day as date) as week_last
         from (
             select * from object_extents
             union all
@@ -259,15 +260,7 @@ using (
     last_seen as (
         -- the last day before the week: one day, for an agent back after more than a week (the day bounds
         -- the extents' scan, then the rows that count are kept: a join to published_runs first would not)
-        select
-            seen.extension,
-            seen.first_event,
-            seen.last_event,
-            seen.previous_event,
-            seen.next_event,
-            seen.event_date,
-            seen.day_first,
-            seen.day_last
+        select seen.*
         from (
             select
                 back_search.extension,
@@ -300,15 +293,7 @@ using (
     far as (
         select * from last_seen
         union all
-        select
-            beyond.extension,
-            beyond.first_event,
-            beyond.last_event,
-            beyond.previous_event,
-            beyond.next_event,
-            beyond.event_date,
-            beyond.day_first,
-            beyond.day_last
+        select beyond.*
         from (
             select
                 searched_back.extension,
