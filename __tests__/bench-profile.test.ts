@@ -5,6 +5,7 @@ import {
   cteEvaluations,
   dayBounds,
   filesRead,
+  keyedRows,
   neighbourDays,
   type ProfileNode,
   type SilverScan,
@@ -133,6 +134,37 @@ describe('filesRead: the silver files a scan read, checked against the profile',
         files,
       ),
     ).toBeUndefined();
+  });
+});
+
+describe('keyedRows: the rows of the partitions a scan of pipeline_runs (by `published`) reads', () => {
+  // 3 runs published, 2 not (this run, running, and a failed one), as a statement found the table
+  const scan = (filters: string, emitted: number) => ({
+    table: 'pipeline_runs',
+    times: 1,
+    filters,
+    emitted,
+    valueRows: new Map([
+      ['true', 3],
+      ['false', 2],
+    ]),
+  });
+
+  test('a filter on the column keeps its partition alone', () => {
+    expect(keyedRows(scan('published=false', 1), 'published')).toEqual({ rows: 2, verified: true });
+    expect(keyedRows(scan("published=true AND run_id!='r3'", 2), 'published')).toEqual({
+      rows: 3,
+      verified: true,
+    });
+  });
+
+  test('no filter on the column (a MERGE target, a join on run_id) reads every partition', () => {
+    expect(keyedRows(scan('', 5), 'published')).toEqual({ rows: 5, verified: true });
+    expect(keyedRows(scan("status='RUNNING'", 1), 'published')).toEqual({ rows: 5, verified: true });
+  });
+
+  test('a scan that emitted more rows than its partitions hold is unverified', () => {
+    expect(keyedRows(scan('published=false', 3), 'published').verified).toBe(false);
   });
 });
 

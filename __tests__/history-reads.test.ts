@@ -247,7 +247,7 @@ test('a lake written before the day summaries gains them on open, with the same 
  * https://github.com/trinodb/trino/issues/18421), and a reference from inside another WITH query runs
  * as often as that one does: before the statements were written for it, FindAffectedWindows would have
  * read the run's own extents 146 times in a day into 90 days, and until the object's runs and the week's
- * bounds came as literals, pipeline_runs 21 times (now 19, through published_runs). The bound keeps a
+ * bounds came as literals, pipeline_runs 21 times (now 19, through withheld_runs, which reads its `published = false` partition alone). The bound keeps a
  * new reference from multiplying the reads again.
  */
 const MOST_RUNS_OF_A_SCAN = 20;

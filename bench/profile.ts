@@ -48,6 +48,11 @@ export interface StepReads {
   readonly tableRows: Record<string, number>;
   /** Estimated Parquet bytes of the warehouse reads (agent_intervals by day partition, the rest by rows). */
   tableBytes: number;
+  /**
+   * Per table partitioned by a column's value (pipeline_runs by `published`): the rows Athena would read,
+   * those of the partitions each scan keeps, each scan as often as Athena runs it.
+   */
+  readonly partitionRows: Record<string, number>;
   /** Bytes by where they belong (silver and tables together). */
   readonly split: ReadSplit;
   /** Bytes per day read (own and neighbour days), silver and gold together. */
@@ -108,19 +113,43 @@ interface GoldScan {
   readonly dayRows: ReadonlyMap<string, number>;
 }
 
+/**
+ * A scan of a table partitioned by a column's value (KEYED), with the rows per partition value the
+ * table held when its statement ran.
+ */
+export interface KeyedScan {
+  readonly table: string;
+  /** How many times Athena would run the scan (cteEvaluations). */
+  readonly times: number;
+  readonly filters: string;
+  /** Rows the scan emitted (after its filters): every one must lie in the partitions kept. */
+  readonly emitted: number;
+  /** Rows per partition value ('true', 'false'), as the statement found the table. */
+  readonly valueRows: ReadonlyMap<string, number>;
+}
+
 const SILVER_COLUMNS = [
   ...new Set(SILVER_TABLES.flatMap((t) => [...t.columns, ...t.partitionKeys].map((c) => c.name))),
 ];
 /** The warehouse tables partitioned by day in AWS (Iceberg day() transform of `layout.column`). */
 const PARTITIONED: ReadonlyMap<string, TableDefinition & { layout: { column: string } }> = new Map(
   MANAGED_TABLES.flatMap((table) => {
-    if (!table.layout) return [];
+    if (!table.layout || table.layout.transform === 'identity') return [];
     if (table.layout.transform !== 'day')
       throw new Error(
-        `bench/profile.ts bills day partitions only, not ${table.layout.transform}(${table.name})`,
+        `bench/profile.ts bills day and identity partitions only, not ${table.layout.transform}(${table.name})`,
       );
     return [[table.name, { ...table, layout: table.layout }] as const];
   }),
+);
+/**
+ * The warehouse tables partitioned by a column's value in AWS (Iceberg identity transform), by table:
+ * the column (pipeline_runs by `published`).
+ */
+const KEYED: ReadonlyMap<string, string> = new Map(
+  MANAGED_TABLES.flatMap((table) =>
+    table.layout?.transform === 'identity' ? [[table.name, table.layout.column] as const] : [],
+  ),
 );
 const dayColumn = (table: string) => PARTITIONED.get(table)?.layout.column ?? '';
 const columnsOf = (table: string) => PARTITIONED.get(table)?.columns.map((c) => c.name) ?? [];
@@ -197,7 +226,11 @@ export function cteEvaluations(root: ProfileNode): Map<string, number> {
 function collect(
   root: ProfileNode,
   warehouse: string,
-  found: { silver: SilverScan[]; gold: Omit<GoldScan, 'dayRows'>[] },
+  found: {
+    silver: SilverScan[];
+    gold: Omit<GoldScan, 'dayRows'>[];
+    keyed: Omit<KeyedScan, 'valueRows'>[];
+  },
   tableRows: Record<string, number>,
   evaluations: Record<string, number>,
 ): void {
@@ -229,6 +262,14 @@ function collect(
       if (catalog === warehouse) {
         tableRows[table] = (tableRows[table] ?? 0) + times * Number(node.operator_rows_scanned ?? 0);
         evaluated(table, times);
+      }
+      if (catalog === warehouse && KEYED.has(table)) {
+        found.keyed.push({
+          table,
+          times,
+          filters: filterText(info),
+          emitted: Number(node.operator_cardinality ?? 0),
+        });
       }
       if (catalog === warehouse && PARTITIONED.has(table)) {
         const columns = named(columnsOf(table), JSON.stringify(info));
@@ -505,6 +546,24 @@ function goldReads(
 }
 
 /**
+ * The rows Athena would read for a scan of a table partitioned by a column's value (KEYED): those of
+ * the partitions its filters keep (`column=value`, ANDed; a filter naming the column any other way
+ * keeps them all, as does none), as the table stood when the statement ran. Locally the table is one
+ * DuckDB table, read whole. Checked against the profile: every row the scan emitted must lie in the
+ * partitions kept, else the scan counts as unverified.
+ */
+export function keyedRows(scan: KeyedScan, column: string): { rows: number; verified: boolean } {
+  const values = [...scan.filters.matchAll(new RegExp(`\\b${column}\\s*=\\s*'?(\\w+)'?`, 'g'))].map(
+    (m) => m[1] as string,
+  );
+  const kept = [...scan.valueRows].filter(
+    ([value]) => values.length === 0 || values.every((v) => v === value),
+  );
+  const rows = kept.reduce((sum, [, n]) => sum + n, 0);
+  return { rows, verified: scan.emitted <= rows };
+}
+
+/**
  * Turns profiling on for the lake's connection and attributes each statement to the step whose SQL
  * text it runs (the loader's statements go to the load step). `finish` turns it off and returns the
  * reads per step, with bytes estimated from the lake as the run left it and split by day: own days are
@@ -523,12 +582,19 @@ export async function profileSteps(
   const stepOf = (sql: string) => stepPrefixes.find(([prefix]) => sql.startsWith(prefix))?.[1];
   const steps = new Map<
     string,
-    { reads: StepReads; silver: SilverScan[]; gold: GoldScan[]; tableRows: Record<string, number> }
+    {
+      reads: StepReads;
+      silver: SilverScan[];
+      gold: GoldScan[];
+      keyed: KeyedScan[];
+      tableRows: Record<string, number>;
+    }
   >();
   // DuckDB names the tables of the lake's database file by the file's name.
   const warehouse = basename(lake.paths.warehouse, extname(lake.paths.warehouse));
   let current = LOAD_STATE;
   let dayRows = new Map<string, ReadonlyMap<string, number>>();
+  let valueRows = new Map<string, ReadonlyMap<string, number>>();
   await lake.exec(`pragma enable_profiling = 'json'`);
   await lake.exec(`pragma profiling_output = ${sqlLiteral(profileFile)}`);
   const query = lake.query.bind(lake);
@@ -544,6 +610,14 @@ export async function profileSteps(
       );
       rmSync(profileFile, { force: true });
       dayRows.set(table, new Map(rows.map((r) => [String(r.day), Number(r.n)])));
+    }
+    valueRows = new Map();
+    for (const [table, column] of KEYED) {
+      const rows = await query(
+        `select cast(${column} as varchar) as value, count(*) as n from ${table} group by all`,
+      );
+      rmSync(profileFile, { force: true });
+      valueRows.set(table, new Map(rows.map((r) => [String(r.value), Number(r.n)])));
     }
   };
   const record = () => {
@@ -565,6 +639,7 @@ export async function profileSteps(
           silverBytes: 0,
           tableRows: {},
           tableBytes: 0,
+          partitionRows: {},
           split: { own: 0, neighbour: 0, other: 0 },
           dayBytes: {},
           goldDayBytes: {},
@@ -576,16 +651,22 @@ export async function profileSteps(
         },
         silver: [],
         gold: [],
+        keyed: [],
         tableRows: {},
       };
       steps.set(current, entry);
     }
     entry.reads.statements += 1;
     entry.reads.seconds += Number(profile.latency ?? 0);
-    const found = { silver: [] as SilverScan[], gold: [] as Omit<GoldScan, 'dayRows'>[] };
+    const found = {
+      silver: [] as SilverScan[],
+      gold: [] as Omit<GoldScan, 'dayRows'>[],
+      keyed: [] as Omit<KeyedScan, 'valueRows'>[],
+    };
     collect(profile, warehouse, found, entry.reads.tableRows, entry.reads.evaluations);
     entry.silver.push(...found.silver);
     entry.gold.push(...found.gold.map((g) => ({ ...g, dayRows: dayRows.get(g.table) ?? new Map() })));
+    entry.keyed.push(...found.keyed.map((k) => ({ ...k, valueRows: valueRows.get(k.table) ?? new Map() })));
   };
   lake.query = async (sql, parameters) => {
     current = stepOf(sql) ?? current;
@@ -632,7 +713,7 @@ export async function profileSteps(
       ).map((r) => String(r.day));
       const own = new Set(ownDays);
       const tableDirs = SILVER_TABLES.map((t) => `${silverTableDir(lake.paths, t)}/`);
-      return [...steps.values()].map(({ reads, silver, gold }) => {
+      return [...steps.values()].map(({ reads, silver, gold, keyed }) => {
         reads.ownDays = ownDays;
         // A partition is the run's own when it holds one of the run's days (a weekly_summary partition
         // holds its week's), a neighbour's otherwise.
@@ -675,10 +756,18 @@ export async function profileSteps(
             byDay(day, bytes, scan.table);
           }
         }
+        // The local loader looks up the object's published run in pipeline_runs to keep its files; the
+        // Glue job reads its per-object manifest from S3 instead, so no Athena bytes.
+        for (const scan of reads.step === LOAD_STATE ? [] : keyed) {
+          const { rows, verified } = keyedRows(scan, KEYED.get(scan.table) ?? '');
+          if (!verified) reads.unverified += 1;
+          reads.partitionRows[scan.table] = (reads.partitionRows[scan.table] ?? 0) + scan.times * rows;
+          const bytes = scan.times * rows * (size.rowBytes[scan.table] ?? 0);
+          reads.tableBytes += bytes;
+          byDay(undefined, bytes, scan.table);
+        }
         for (const [table, rows] of Object.entries(reads.tableRows)) {
-          // The local loader looks up the object's published run in pipeline_runs to keep its files; the
-          // Glue job reads its per-object manifest from S3 instead, so no Athena bytes.
-          if (PARTITIONED.has(table) || reads.step === LOAD_STATE) continue;
+          if (PARTITIONED.has(table) || KEYED.has(table) || reads.step === LOAD_STATE) continue;
           const bytes = rows * (size.rowBytes[table] ?? 0);
           reads.tableBytes += bytes;
           byDay(undefined, bytes, table);

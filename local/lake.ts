@@ -10,6 +10,7 @@ import {
   KNOWN_EXTENSIONS,
   LOADED_DAYS,
   MANAGED_TABLES,
+  PIPELINE_RUNS,
   SILVER_TABLES,
   type TableDefinition,
 } from '../workflow/tables';
@@ -20,6 +21,7 @@ const DUCKDB_TYPES: Record<ColumnType, string> = {
   double: 'double',
   timestamp: 'timestamp',
   date: 'date',
+  boolean: 'boolean',
 };
 
 /** Where everything of a local lake lives, below one directory. */
@@ -180,7 +182,18 @@ export class Lake implements QueryEngine {
         }
       }
     }
-    if (!readOnly) await lake.summarizeOlderRuns();
+    if (!readOnly) {
+      // A lake made before pipeline_runs had `published`: each object's latest successful run is its
+      // published one (a killed run still RUNNING replaced nothing; the next command closes it).
+      await lake.exec(
+        `update ${PIPELINE_RUNS.name} set published = coalesce(run_id in (
+           select max_by(run_id, started_at) from ${PIPELINE_RUNS.name}
+           where status = 'SUCCEEDED' group by source_object
+         ), false)
+         where published is null`,
+      );
+      await lake.summarizeOlderRuns();
+    }
     await lake.refreshSilver();
     // A lake made before known_extensions existed gains it from every run's extents (failed and replaced
     // runs' too: the bounds may be wider than the published events, never narrower).

@@ -3,7 +3,7 @@
  * it into DuckDB DDL; `sql/` reads and writes these columns.
  * Types are Glue/Hive type names.
  */
-export type ColumnType = 'string' | 'bigint' | 'double' | 'timestamp' | 'date';
+export type ColumnType = 'string' | 'bigint' | 'double' | 'timestamp' | 'date' | 'boolean';
 
 export interface Column {
   readonly name: string;
@@ -11,13 +11,17 @@ export interface Column {
   readonly comment: string;
 }
 
-/** The Iceberg partition transforms the gold tables use (Iceberg spec, "Partition Transforms"). */
+/** The Iceberg partition transforms the managed tables use (Iceberg spec, "Partition Transforms"). */
 export type IcebergTimeTransform = 'day' | 'month';
+export type IcebergTransform = IcebergTimeTransform | 'identity';
 
-/** How an Iceberg table is laid out: one time partition field, and files sorted by its source column. */
+/**
+ * How an Iceberg table is laid out: one partition field, and files sorted by its source column. A time
+ * transform takes a date or timestamp column; identity takes any column (a partition per value).
+ */
 export interface IcebergLayout {
   readonly column: string;
-  readonly transform: IcebergTimeTransform;
+  readonly transform: IcebergTransform;
 }
 
 export interface TableDefinition {
@@ -167,9 +171,23 @@ export const PIPELINE_RUNS: TableDefinition = {
     col('first_interval', 'timestamp', 'Earliest interval recomputed'),
     col('last_interval', 'timestamp', 'Latest interval recomputed'),
     col('error', 'string', 'Error of a failed run'),
+    col(
+      'published',
+      'boolean',
+      "True while the run's rows are the ones that count for its object (its latest successful run); false while it runs, once it failed, and from the start of the object's next run",
+    ),
+    col(
+      'replaced_by',
+      'string',
+      'The run of the same object that took its place (set as that run starts; cleared again if that run fails)',
+    ),
   ],
   partitionKeys: [],
   naturalKey: ['run_id'],
+  // Every read of the runs that do not count (running, failed, replaced) is of the `false` partition
+  // alone, which grows with failures and re-ingests, not with days (docs/architecture.md, "Which rows
+  // count"); the `true` partition, a row per object, is read once a run, by RecordRunStarted.
+  layout: { column: 'published', transform: 'identity' },
 };
 
 export const AFFECTED_WINDOWS: TableDefinition = {

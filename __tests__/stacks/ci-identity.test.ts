@@ -23,7 +23,7 @@ import {
   pullRequestSubject,
 } from '../../stacks/constructs/ci-identity';
 import { icebergTableUuid } from '../../stacks/constructs/iceberg-metadata';
-import { AGENT_INTERVALS, WEEKLY_SUMMARY } from '../../workflow/tables';
+import { AGENT_INTERVALS, PIPELINE_RUNS, WEEKLY_SUMMARY } from '../../workflow/tables';
 import {
   ROOT,
   resourceNamed,
@@ -57,7 +57,7 @@ const bootstrap = synthBootstrap();
 /** The gold bucket of an environment, and the first metadata file Terraform writes for a table (catalog.ts). */
 const goldArn = (namePrefix: string) => `arn:aws:s3:::${namePrefix}-gold-${ACCOUNT}-${REGION}`;
 const seedArn = (namePrefix: string, table: typeof AGENT_INTERVALS, version = '00000') =>
-  `${goldArn(namePrefix)}/gold/${table.name}/metadata/${version}-${icebergTableUuid(namePrefix, table)}.metadata.json`;
+  `${goldArn(namePrefix)}/${table.layer}/${table.name}/metadata/${version}-${icebergTableUuid(namePrefix, table)}.metadata.json`;
 
 /** What Terraform would put in place of each reference, so the policies can be evaluated as AWS sees them. */
 function resolve(document: string): Record<string, unknown> {
@@ -179,7 +179,7 @@ describe('plan role (pull requests)', () => {
 
   test('refreshes the Iceberg metadata files Terraform wrote, and reads no other gold object', async () => {
     for (const { namePrefix } of ENVIRONMENTS) {
-      for (const table of [AGENT_INTERVALS, WEEKLY_SUMMARY]) {
+      for (const table of [AGENT_INTERVALS, WEEKLY_SUMMARY, PIPELINE_RUNS]) {
         for (const action of ['s3:GetObject', 's3:GetObjectTagging']) {
           expect(await decide(policy, action, seedArn(namePrefix, table))).toBe('Allowed');
         }
@@ -271,7 +271,7 @@ describe.each(ENVIRONMENTS.map((config) => [config.environment, config] as const
     });
 
     test("writes and deletes its own tables' first Iceberg metadata files, no other gold object", async () => {
-      for (const table of [AGENT_INTERVALS, WEEKLY_SUMMARY]) {
+      for (const table of [AGENT_INTERVALS, WEEKLY_SUMMARY, PIPELINE_RUNS]) {
         for (const action of [
           's3:PutObject',
           's3:PutObjectTagging',

@@ -8,7 +8,7 @@ import {
   icebergTableMetadata,
   icebergTableUuid,
 } from '../../stacks/constructs/iceberg-metadata';
-import { AGENT_INTERVALS } from '../../workflow/tables';
+import { AGENT_INTERVALS, PIPELINE_RUNS, WEEKLY_SUMMARY } from '../../workflow/tables';
 
 const GOLD = 'agent-etl-dev-gold-123456789012-eu-west-1';
 const DAY = { column: 'interval_start', transform: 'day' } as const;
@@ -53,6 +53,24 @@ describe('the rehearsal check of a partitioned Iceberg table', () => {
       icebergTableProblems(DAY, GOLD, goodParameters, { ...file, text: JSON.stringify(monthly) }),
     ).toEqual(['default partition spec is [month(interval_start)], not [day(interval_start)]']);
   });
+
+  test('an identity partition is checked as identity(<column>)', () => {
+    const IDENTITY = { column: 'published', transform: 'identity' } as const;
+    const runsUuid = icebergTableUuid('agent-etl-dev', PIPELINE_RUNS);
+    const runsKey = icebergSeedKey('ops/pipeline_runs', runsUuid);
+    const parameters = { table_type: 'ICEBERG', metadata_location: `s3://${GOLD}/${runsKey}` };
+    const metadata = icebergTableMetadata(
+      PIPELINE_RUNS,
+      IDENTITY,
+      `s3://${GOLD}/ops/pipeline_runs`,
+      runsUuid,
+    );
+    const file = { text: JSON.stringify(metadata), encryption: 'aws:kms' };
+    expect(icebergTableProblems(IDENTITY, GOLD, parameters, file)).toEqual([]);
+    expect(icebergTableProblems({ ...IDENTITY, column: 'run_id' }, GOLD, parameters, file)).toEqual([
+      'default partition spec is [identity(published)], not [identity(run_id)]',
+    ]);
+  });
 });
 
 describe('findIcebergTables against Glue and S3 (moto)', () => {
@@ -79,10 +97,10 @@ describe('findIcebergTables against Glue and S3 (moto)', () => {
     await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: database } }));
     for (const [table, layout] of ICEBERG_LAYOUTS) {
       const tableUuid = icebergTableUuid('agent-etl-dev', table);
-      const seed = icebergSeedKey(`gold/${table.name}`, tableUuid);
-      const location = `s3://${GOLD}/gold/${table.name}`;
-      // agent_intervals' file is where the table says; weekly_summary's is missing.
-      if (table === AGENT_INTERVALS) {
+      const seed = icebergSeedKey(`${table.layer}/${table.name}`, tableUuid);
+      const location = `s3://${GOLD}/${table.layer}/${table.name}`;
+      // agent_intervals' and pipeline_runs' files are where the tables say; weekly_summary's is missing.
+      if (table !== WEEKLY_SUMMARY) {
         await s3.send(
           new PutObjectCommand({
             Bucket: GOLD,
@@ -112,6 +130,7 @@ describe('findIcebergTables against Glue and S3 (moto)', () => {
     expect(findings.map(({ table, problems }) => [table, problems])).toEqual([
       ['agent_intervals', []],
       ['weekly_summary', ['no object at metadata_location']],
+      ['pipeline_runs', []],
     ]);
   });
 });

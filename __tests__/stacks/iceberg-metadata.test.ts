@@ -8,7 +8,7 @@ import {
   icebergTableMetadata,
   icebergTableUuid,
 } from '../../stacks/constructs/iceberg-metadata';
-import { AGENT_INTERVALS, type TableDefinition, WEEKLY_SUMMARY } from '../../workflow/tables';
+import { AGENT_INTERVALS, PIPELINE_RUNS, type TableDefinition, WEEKLY_SUMMARY } from '../../workflow/tables';
 import { ROOT } from './synth';
 
 const run = promisify(execFile);
@@ -24,6 +24,7 @@ const SAMPLE: TableDefinition = {
     { name: 'n', type: 'bigint', comment: 'count' },
     { name: 'x', type: 'double', comment: 'measure' },
     { name: 'd', type: 'date', comment: 'day' },
+    { name: 'b', type: 'boolean', comment: 'flag' },
   ],
   partitionKeys: [],
   naturalKey: ['id'],
@@ -66,8 +67,9 @@ describe('Iceberg table metadata written by Terraform', () => {
       [3, 'n', 'long'],
       [4, 'x', 'double'],
       [5, 'd', 'date'],
+      [6, 'b', 'boolean'],
     ]);
-    expect(metadata['last-column-id']).toBe(5);
+    expect(metadata['last-column-id']).toBe(6);
   });
 
   test('partitions by the transform of the source column and sorts by it', () => {
@@ -95,16 +97,59 @@ describe('Iceberg table metadata written by Terraform', () => {
     expect(() => icebergTableMetadata(SAMPLE, { column: 'n', transform: 'day' }, LOCATION, UUID)).toThrow(
       'sample: day(n) needs a date or timestamp column, not bigint',
     );
+    expect(() => icebergTableMetadata(SAMPLE, { column: 'b', transform: 'month' }, LOCATION, UUID)).toThrow(
+      'sample: month(b) needs a date or timestamp column, not boolean',
+    );
     const hive = { ...SAMPLE, partitionKeys: [{ name: 'p', type: 'date' as const, comment: '' }] };
     expect(() => icebergTableMetadata(hive, { column: 'at', transform: 'day' }, LOCATION, UUID)).toThrow(
       'sample: Iceberg tables partition by transform, not by Hive partition keys',
     );
   });
 
+  test('partitions by identity on a column of any type, the field named after the column', () => {
+    for (const [column, sourceId] of [
+      ['b', 6],
+      ['id', 1],
+      ['at', 2],
+    ] as const) {
+      const byValue = icebergTableMetadata(SAMPLE, { column, transform: 'identity' }, LOCATION, UUID);
+      expect(byValue['partition-specs']).toEqual([
+        {
+          'spec-id': 0,
+          fields: [{ name: column, transform: 'identity', 'source-id': sourceId, 'field-id': 1000 }],
+        },
+      ]);
+    }
+  });
+
   test('agent_intervals is laid out by day(interval_start), weekly_summary by day(week_start): a week each', () => {
     expect(ICEBERG_LAYOUTS.get(AGENT_INTERVALS)).toEqual({ column: 'interval_start', transform: 'day' });
     expect(ICEBERG_LAYOUTS.get(WEEKLY_SUMMARY)).toEqual({ column: 'week_start', transform: 'day' });
-    expect(ICEBERG_LAYOUTS.size).toBe(2);
+    expect(ICEBERG_LAYOUTS.size).toBe(3);
+  });
+
+  test('pipeline_runs is laid out by identity(published): its seed partitions by the boolean column', () => {
+    const layout = ICEBERG_LAYOUTS.get(PIPELINE_RUNS);
+    expect(layout).toEqual({ column: 'published', transform: 'identity' });
+    if (!layout) throw new Error('pipeline_runs has no layout');
+    const uuid = icebergTableUuid('agent-etl-dev', PIPELINE_RUNS);
+    const seed = icebergTableMetadata(PIPELINE_RUNS, layout, 's3://example-gold/ops/pipeline_runs', uuid);
+    const published = seed.schemas[0]?.fields.find((field) => field.name === 'published');
+    expect(published).toMatchObject({ type: 'boolean', required: false });
+    expect(published?.id).toBe(PIPELINE_RUNS.columns.findIndex((column) => column.name === 'published') + 1);
+    expect(seed['partition-specs']).toEqual([
+      {
+        'spec-id': 0,
+        fields: [{ name: 'published', transform: 'identity', 'source-id': published?.id, 'field-id': 1000 }],
+      },
+    ]);
+    expect(seed['sort-orders'][0]?.fields).toEqual([
+      { transform: 'identity', 'source-id': published?.id, direction: 'asc', 'null-order': 'nulls-first' },
+    ]);
+    // A time transform on the boolean column is refused, as on any column but a date or timestamp.
+    expect(() =>
+      icebergTableMetadata(PIPELINE_RUNS, { column: 'published', transform: 'day' }, '', uuid),
+    ).toThrow('pipeline_runs: day(published) needs a date or timestamp column, not boolean');
   });
 
   test('a table UUID is a version 5 UUID, fixed per environment and table', () => {

@@ -112,9 +112,16 @@ describe('catalog and compute', () => {
   });
 
   /** Tables Terraform writes the first Iceberg metadata file of, with the partition each must have. */
-  const PARTITIONED: Record<string, { transform: string; column: string }> = {
-    agent_intervals: { transform: 'day', column: 'interval_start' },
-    weekly_summary: { transform: 'day', column: 'week_start' },
+  const PARTITIONED: Record<string, { transform: string; column: string; type: string; field: string }> = {
+    agent_intervals: {
+      transform: 'day',
+      column: 'interval_start',
+      type: 'timestamp',
+      field: 'interval_start_day',
+    },
+    weekly_summary: { transform: 'day', column: 'week_start', type: 'date', field: 'week_start_day' },
+    // Identity fields are named after their column.
+    pipeline_runs: { transform: 'identity', column: 'published', type: 'boolean', field: 'published' },
   };
   const objects = resourcesOf(json, 'aws_s3_object');
   const metadataObject = (table: string): [string, Record<string, unknown>] => {
@@ -145,10 +152,10 @@ describe('catalog and compute', () => {
         });
       }
     }
-    expect(MANAGED_TABLES.filter((table) => table.name in PARTITIONED)).toHaveLength(2);
+    expect(MANAGED_TABLES.filter((table) => table.name in PARTITIONED)).toHaveLength(3);
   });
 
-  test('agent_intervals is partitioned by day(interval_start), weekly_summary by day(week_start): a week each', () => {
+  test('agent_intervals is partitioned by day(interval_start), weekly_summary by day(week_start), pipeline_runs by identity(published)', () => {
     const [keyName] = resourceNamed(json, 'aws_kms_key', 'dataKey');
     for (const [tableName, partition] of Object.entries(PARTITIONED)) {
       const [, object] = metadataObject(tableName);
@@ -157,7 +164,7 @@ describe('catalog and compute', () => {
       expect(object.bucket).toBe(bucketRef('gold'));
       expect(object.key).toMatch(
         new RegExp(
-          `^gold/${tableName}/metadata/00000-[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\\.metadata\\.json$`,
+          `^${table.layer}/${tableName}/metadata/00000-[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\\.metadata\\.json$`,
         ),
       );
       expect(object.server_side_encryption).toBe('aws:kms');
@@ -177,18 +184,18 @@ describe('catalog and compute', () => {
         'default-sort-order-id': number;
       };
       expect(metadata['format-version']).toBe(2);
-      expect(metadata.location).toBe(`s3://${bucketRef('gold')}/gold/${tableName}`);
+      expect(metadata.location).toBe(`s3://${bucketRef('gold')}/${table.layer}/${tableName}`);
       expect(String(object.key)).toContain(metadata['table-uuid']);
       const fields = metadata.schemas[0]?.fields ?? [];
       expect(fields.map((field) => field.name)).toEqual(table.columns.map((column) => column.name));
       const source = fields.find((field) => field.name === partition.column);
-      expect(source?.type).toBe(partition.column === 'interval_start' ? 'timestamp' : 'date');
+      expect(source?.type).toBe(partition.type);
       expect(metadata['partition-specs']).toEqual([
         {
           'spec-id': 0,
           fields: [
             {
-              name: `${partition.column}_${partition.transform}`,
+              name: partition.field,
               transform: partition.transform,
               'source-id': source?.id,
               'field-id': 1000,

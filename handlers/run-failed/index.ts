@@ -4,7 +4,7 @@ import appendIntervals from '../../sql/pipeline/04_append_intervals.sql';
 import mergeWeeklySummary from '../../sql/pipeline/05_merge_weekly_summary.sql';
 import runDays from '../../sql/pipeline/run_days.sql';
 import productiveTime from '../../sql/rule/productive_time.ctes';
-import publishedRuns from '../../sql/rule/published_runs.ctes';
+import withheldRuns from '../../sql/rule/withheld_runs.ctes';
 import { expandIncludes } from '../../workflow/sql-include';
 import type { UndoSql } from './backstop';
 import { awsDependencies, createRunFailedHandler } from './handler';
@@ -12,7 +12,7 @@ import { awsDependencies, createRunFailedHandler } from './handler';
 /** The files the undo statements include, as the bundle carries them. */
 const INCLUDED: Readonly<Record<string, string>> = {
   'rule/productive_time.ctes': productiveTime,
-  'rule/published_runs.ctes': publishedRuns,
+  'rule/withheld_runs.ctes': withheldRuns,
 };
 
 const withIncludes = (sql: string) =>

@@ -24,12 +24,10 @@ using (
         -- this run's own values, as literals: no reference to it reads a table (Athena runs a WITH query
         -- again at each of its references, https://github.com/trinodb/trino/issues/18421). What the
         -- statement writes is held to a run still RUNNING at its end.
-        select
-            from_utf8(from_base64('{run_id}')) as run_id,
-            from_utf8(from_base64('{source_object}')) as source_object
+        select from_utf8(from_base64('{run_id}')) as run_id
     ),
 
-    -- include rule/published_runs.ctes
+    -- include rule/withheld_runs.ctes
     ,
 
     object_extents as (
@@ -92,14 +90,14 @@ using (
             extents.first_event,
             extents.last_event
         from event_extents as extents
-        inner join published_runs
-            on extents.source_object = published_runs.source_object
-            and extents.run_id = published_runs.run_id
+        left join withheld_runs
+            on extents.run_id = withheld_runs.run_id
         -- the week from the object's days as literals (sql/pipeline/object_days.sql): Athena prunes the
         -- projected partitions when it plans the query
         where extents.event_date
             between cast(cast(from_utf8(from_base64('{object_first_day}')) as date) - interval '7' day as date)
             and cast(cast(from_utf8(from_base64('{object_last_day}')) as date) + interval '7' day as date)
+            and withheld_runs.run_id is null
     ),
 
     near_bounds as (
@@ -154,7 +152,7 @@ using (
 
     straddled as (
         -- the straddled days' events, then those that count: the days bound the events' scan (its
-        -- partitions), which a join to published_runs first would not
+        -- partitions), which a join to withheld_runs first would not
         select
             day_events.extension,
             max(case when day_events.done_on < day_events.first_event then day_events.done_on end) as previous_event,
@@ -165,16 +163,15 @@ using (
                 straddled_days.first_event,
                 straddled_days.last_event,
                 events.done_on,
-                events.source_object,
                 events.run_id
             from straddled_days
             inner join agent_events as events
                 on events.event_date = straddled_days.event_date
                 and events.extension = straddled_days.extension
         ) as day_events
-        inner join published_runs
-            on day_events.source_object = published_runs.source_object
-            and day_events.run_id = published_runs.run_id
+        left join withheld_runs
+            on day_events.run_id = withheld_runs.run_id
+        where withheld_runs.run_id is null
         group by day_events.extension
     ),
 
@@ -259,7 +256,7 @@ using (
 
     last_seen as (
         -- the last day before the week: one day, for an agent back after more than a week (the day bounds
-        -- the extents' scan, then the rows that count are kept: a join to published_runs first would not)
+        -- the extents' scan, then the rows that count are kept: a join to withheld_runs first would not)
         select seen.*
         from (
             select
@@ -271,16 +268,15 @@ using (
                 extents.event_date,
                 extents.first_event as day_first,
                 extents.last_event as day_last,
-                extents.source_object,
                 extents.run_id
             from event_extents as extents
             inner join back_search
                 on extents.extension = back_search.extension
                 and extents.event_date = back_search.last_day
         ) as seen
-        inner join published_runs
-            on seen.source_object = published_runs.source_object
-            and seen.run_id = published_runs.run_id
+        left join withheld_runs
+            on seen.run_id = withheld_runs.run_id
+        where withheld_runs.run_id is null
     ),
 
     searched_back as (
@@ -304,7 +300,6 @@ using (
                 extents.event_date,
                 extents.first_event as day_first,
                 extents.last_event as day_last,
-                extents.source_object,
                 extents.run_id
             from event_extents as extents
             inner join searched_back
@@ -321,7 +316,6 @@ using (
                 extents.event_date,
                 extents.first_event as day_first,
                 extents.last_event as day_last,
-                extents.source_object,
                 extents.run_id
             from event_extents as extents
             inner join ahead_search
@@ -329,9 +323,9 @@ using (
                 and extents.event_date > ahead_search.week_last
         ) as beyond
         -- joined after the union, so that each search bounds its own scan
-        inner join published_runs
-            on beyond.source_object = published_runs.source_object
-            and beyond.run_id = published_runs.run_id
+        left join withheld_runs
+            on beyond.run_id = withheld_runs.run_id
+        where withheld_runs.run_id is null
     ),
 
     far_neighbours as (
@@ -440,9 +434,11 @@ using (
         coalesce(reads.read_to, cast(reads.window_end as date)) as read_to
     from reads
     cross join run
-    -- a retry of a run that has failed since (and was undone) adds nothing
+    -- a retry of a run that has failed since (and was undone) adds nothing; a running run is in the
+    -- `published = false` partition, the only one Athena reads
     inner join pipeline_runs as runs
         on runs.run_id = run.run_id
+        and runs.published = false
         and runs.status = 'RUNNING'
 ) as source
 on target.run_id = source.run_id

@@ -96,7 +96,7 @@ using (
             or run_windows.extension in (select extension from held_windows)
     ),
 
-    -- include rule/published_runs.ctes
+    -- include rule/withheld_runs.ctes
     ,
 
     -- include rule/productive_time.ctes

@@ -28,7 +28,7 @@ with windows as (
         and affected.read_from is null
 ),
 
--- include rule/published_runs.ctes
+-- include rule/withheld_runs.ctes
 ,
 
 -- include rule/productive_time.ctes

@@ -10,9 +10,11 @@ using (
         min(extents.event_date) as first_day,
         max(extents.event_date) as last_day
     from event_extents as extents
-    -- while the run is RUNNING: a retry of a run that has failed since adds nothing
+    -- while the run is RUNNING (in the `published = false` partition, the only one Athena reads): a retry
+    -- of a run that has failed since adds nothing
     inner join pipeline_runs as runs
         on runs.run_id = extents.run_id
+        and runs.published = false
         and runs.status = 'RUNNING'
     where extents.run_id = from_utf8(from_base64('{run_id}'))
         and extents.source_object = from_utf8(from_base64('{source_object}'))

@@ -1,6 +1,6 @@
 -- The outcome of a successful run, counted from what the run left in silver and gold. This is the run's
--- commit point: from here on its rows stand for its object. A retry finds the run no longer RUNNING and
--- changes nothing.
+-- commit point: from here on its rows stand for its object (it is published; the run it replaced was
+-- marked as this run started). A retry finds the run no longer RUNNING and changes nothing.
 merge into pipeline_runs as target
 using (
     with loaded as (
@@ -80,13 +80,19 @@ using (
     cross join window_bounds
     -- the run's own values as literals, read once (Athena runs a WITH query again at each of its
     -- references, https://github.com/trinodb/trino/issues/18421); a retry finds the run no longer
-    -- RUNNING: no source row, nothing changes
+    -- RUNNING: no source row, nothing changes. A running run is in the `published = false` partition,
+    -- the only one Athena reads
     where runs.run_id = from_utf8(from_base64('{run_id}'))
+        and runs.published = false
         and runs.status = 'RUNNING'
 ) as source
+-- the run is still in the `published = false` partition, which bounds the target's scan (DuckDB pushes
+-- the predicate into it; Trino may still read the whole target, https://github.com/trinodb/trino/issues/23313)
 on target.run_id = source.run_id
+    and target.published = false
 when matched then update set
     status = 'SUCCEEDED',
+    published = true,
     finished_at = cast(current_timestamp at time zone 'UTC' as timestamp),
     rows_read = source.rows_read,
     rows_loaded = source.rows_loaded,

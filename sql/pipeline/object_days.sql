@@ -13,17 +13,18 @@
 -- 10,000 characters States.Base64Encode takes
 -- (https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html).
 with object_runs as (
-    -- this run, and the object's latest successful run (null when there is none)
+    -- this run, and the object's latest successful run (null when there is none): the one this run
+    -- replaced as it started, in the `published = false` partition (the only one Athena reads)
     select
         from_utf8(from_base64('{run_id}')) as run_id,
         true as this_run
     union all
     select
-        max_by(runs.run_id, runs.started_at) as run_id,
+        max(runs.run_id) as run_id,
         false as this_run
     from pipeline_runs as runs
-    where runs.source_object = from_utf8(from_base64('{source_object}'))
-        and runs.status = 'SUCCEEDED'
+    where runs.published = false
+        and runs.replaced_by = from_utf8(from_base64('{run_id}'))
 ),
 
 loaded as (
@@ -49,7 +50,8 @@ unfinished as (
     from affected_windows as windows
     inner join pipeline_runs as runs
         on windows.run_id = runs.run_id
-    where runs.source_object = from_utf8(from_base64('{source_object}'))
+    where runs.published = false
+        and runs.source_object = from_utf8(from_base64('{source_object}'))
         and runs.status <> 'SUCCEEDED'
         and runs.run_id <> from_utf8(from_base64('{run_id}'))
 )

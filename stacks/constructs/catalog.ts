@@ -74,9 +74,10 @@ export interface CatalogProps {
 /**
  * The Glue catalog: one database; silver tables as Parquet with partition projection on event_date
  * (no partitions to register); gold, ops and staging tables as Iceberg (Athena MERGE/DELETE need it),
- * agent_intervals and weekly_summary with the partition spec of iceberg-metadata.ts in a metadata file
- * Terraform writes, the others created by Glue unpartitioned; a crawler over bronze for looking at raw
- * drops. Columns come from workflow/tables.ts.
+ * those with a layout (agent_intervals, weekly_summary, pipeline_runs) with the partition spec of
+ * iceberg-metadata.ts in a metadata file Terraform writes, the others created by Glue unpartitioned; a
+ * crawler over bronze for looking at raw drops. Columns come from workflow/tables.ts, whose types are
+ * Glue/Hive type names already (boolean among them: Athena user guide, "Data types in Amazon Athena").
  */
 export class Catalog extends Construct {
   readonly database: GlueCatalogDatabase;

@@ -7,8 +7,9 @@ import { Construct } from 'constructs';
 import { type CiConfig, type EnvironmentConfig, PROJECT, type StateConfig } from '../config';
 import type { AwsContext } from './aws-context';
 import { boundaryPolicyName, boundaryStatements } from './boundary';
-import { seededTables } from './catalog';
+import { seededTables, tablePrefix } from './catalog';
 import { type PolicyStatement, policyDocument } from './iam';
+import { icebergSeedKey } from './iceberg-metadata';
 
 /** GitHub's OIDC issuer and the audience `aws-actions/configure-aws-credentials` asks for. */
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
@@ -88,13 +89,18 @@ const SERVICES: readonly ServiceAccess[] = [
     resources: ({ prefix }, context) => [context.s3Arn(`${prefix}-assets-*`, 'glue/*')],
   },
   {
-    // The first metadata file of each partitioned Iceberg table (catalog.ts, seededTables): one key per
-    // table, which holds the table's schema and partition spec, never rows.
+    // The first metadata file of each partitioned Iceberg table (catalog.ts, seededTables), which holds
+    // the table's schema and partition spec, never rows: version 00000 in each seeded table's metadata
+    // folder (Athena's commits write 00001 on). The table's UUID is left to a wildcard so that the
+    // policy stays within the 10,240 characters of a role's inline policies (IAM quotas) as tables
+    // are seeded: each exact key took about 120.
     sid: 'IcebergTableSeeds',
     read: ['s3:GetObject', 's3:GetObjectTagging'],
     write: ['s3:PutObject', 's3:DeleteObject', 's3:PutObjectTagging'],
     resources: ({ prefix }, context) =>
-      seededTables(prefix).map(({ key }) => context.s3Arn(`${prefix}-gold-*`, key)),
+      seededTables(prefix).map(({ table }) =>
+        context.s3Arn(`${prefix}-gold-*`, icebergSeedKey(tablePrefix(table), '*')),
+      ),
   },
   {
     sid: 'Roles',

@@ -7,8 +7,9 @@ import {
 } from '../../workflow/tables';
 
 /**
- * The first Iceberg metadata file of a gold table that needs a partition spec, written by Terraform
- * itself. Provider 5.100's `aws_glue_catalog_table` creates Iceberg tables through Glue
+ * The first Iceberg metadata file of a managed table that needs a partition spec (the gold tables
+ * agent_intervals and weekly_summary, the ops table pipeline_runs), written by Terraform itself.
+ * Provider 5.100's `aws_glue_catalog_table` creates Iceberg tables through Glue
  * (`open_table_format_input.iceberg_input`: `metadata_operation` and `version` only), which writes an
  * unpartitioned table, and Athena cannot add a partition field later: its Iceberg DDL evolves columns
  * only (Athena user guide, "Evolve Iceberg table schema": ADD COLUMNS, DROP COLUMN, CHANGE COLUMN).
@@ -18,10 +19,10 @@ import {
  * Fields follow the Iceberg table spec, "Table Metadata Fields", format version 2.
  */
 
-export type { IcebergLayout, IcebergTimeTransform } from '../../workflow/tables';
+export type { IcebergLayout, IcebergTimeTransform, IcebergTransform } from '../../workflow/tables';
 
 /**
- * The gold tables Terraform creates with a partition spec: the managed tables whose definition names a
+ * The tables Terraform creates with a partition spec: the managed tables whose definition names a
  * layout (workflow/tables.ts). The other managed tables are small, keyed by run or object, and stay as
  * Glue creates them.
  */
@@ -36,9 +37,13 @@ const ICEBERG_TYPES: Readonly<Record<ColumnType, string>> = {
   double: 'double',
   timestamp: 'timestamp',
   date: 'date',
+  boolean: 'boolean',
 };
 
-/** Source types the time transforms accept (Iceberg spec, "Partition Transforms": day and month of date or timestamp). */
+/**
+ * Source types the time transforms accept (Iceberg spec, "Partition Transforms": day and month of date or
+ * timestamp); identity accepts any primitive type.
+ */
 const TIME_TYPES: readonly ColumnType[] = ['timestamp', 'date'];
 
 /** Partition field ids start at 1000 (Iceberg spec, "Partition Specs"; what Iceberg writers assign). */
@@ -132,7 +137,7 @@ export function icebergTableMetadata(
   if (!source) {
     throw new Error(`${table.name}: partition column ${layout.column} is not a column of the table`);
   }
-  if (!TIME_TYPES.includes(source.type)) {
+  if (layout.transform !== 'identity' && !TIME_TYPES.includes(source.type)) {
     throw new Error(
       `${table.name}: ${layout.transform}(${layout.column}) needs a date or timestamp column, not ${source.type}`,
     );
@@ -153,8 +158,9 @@ export function icebergTableMetadata(
         'spec-id': 0,
         fields: [
           {
-            // Iceberg's default name for a time partition field: `<column>_<transform>`.
-            name: `${layout.column}_${layout.transform}`,
+            // Iceberg's default partition field names (Java PartitionSpec.Builder): an identity field is
+            // named after its source column, a time field `<column>_<transform>`.
+            name: layout.transform === 'identity' ? layout.column : `${layout.column}_${layout.transform}`,
             transform: layout.transform,
             'source-id': sourceId,
             'field-id': FIRST_PARTITION_FIELD_ID,
