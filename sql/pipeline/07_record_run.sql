@@ -86,8 +86,8 @@ using (
         and runs.published = false
         and runs.status = 'RUNNING'
 ) as source
--- the run is still in the `published = false` partition, which bounds the target's scan (DuckDB pushes
--- the predicate into it; Trino may still read the whole target, https://github.com/trinodb/trino/issues/23313)
+-- the run is still in the `published = false` partition: a static predicate of the ON clause, by which
+-- Athena prunes a MERGE target's partitions when it plans (docs/scaling.md, "What AWS needs")
 on target.run_id = source.run_id
     and target.published = false
 when matched then update set
