@@ -170,13 +170,16 @@ function measure(task: Task, ...args: string[]): Measurement {
   return JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as Measurement;
 }
 
-/** The median run of `repeat` (by time); peak RSS is the largest seen. */
-function median(repeat: number, run: (attempt: number) => Measurement): Measurement {
-  const runs = Array.from({ length: repeat }, (_, attempt) => run(attempt)).sort(
-    (a, b) => a.seconds - b.seconds,
-  );
+/** The median of `measurements` (by time); peak RSS is the largest seen. */
+function medianOf(measurements: readonly Measurement[]): Measurement {
+  const runs = [...measurements].sort((a, b) => a.seconds - b.seconds);
   const middle = runs[Math.floor(runs.length / 2)] as Measurement;
   return { ...middle, maxRssBytes: Math.max(...runs.map((r) => r.maxRssBytes)) };
+}
+
+/** The median run of `repeat` (by time); peak RSS is the largest seen. */
+function median(repeat: number, run: (attempt: number) => Measurement): Measurement {
+  return medianOf(Array.from({ length: repeat }, (_, attempt) => run(attempt)));
 }
 
 /** Wall time of the `agent-etl` command as a user starts it: process start, run, check, exit. */
@@ -356,17 +359,22 @@ function coldLoad(work: string, o: Options): void {
   process.stdout.write(
     `cold load: ${fmt(generated.events)} events, ${fmt(extensions)} extensions, ${o.days} days, ${mib(statSync(csv).size)} CSV\n`,
   );
-  const floor = median(o.repeat, () => measure('floor', csv));
-  const typed = median(o.repeat, () => measure('typed-copy', join(work, 'typed.parquet'), csv));
   const lake = join(work, 'cold-lake');
-  const run = median(o.repeat, () => {
-    rmSync(lake, { recursive: true, force: true });
-    return measure('pipeline', csv, lake);
-  });
   const out = join(work, 'single.parquet');
-  measure('single-query', out, csv);
+  // Side by side, round by round, as the incremental cases are timed: each round runs every task once.
+  const rounds = Array.from({ length: o.repeat }, () => {
+    const floorRun = measure('floor', csv);
+    const typedRun = measure('typed-copy', join(work, 'typed.parquet'), csv);
+    rmSync(lake, { recursive: true, force: true });
+    const pipelineRun = measure('pipeline', csv, lake);
+    const singleRun = measure('single-query', out, csv);
+    return { floorRun, typedRun, pipelineRun, singleRun };
+  });
   assertAgreement(agreementInChild(lakePaths(lake).warehouse, out), 'cold load');
-  const single = median(o.repeat, () => measure('single-query', out, csv));
+  const floor = medianOf(rounds.map((r) => r.floorRun));
+  const typed = medianOf(rounds.map((r) => r.typedRun));
+  const run = medianOf(rounds.map((r) => r.pipelineRun));
+  const single = medianOf(rounds.map((r) => r.singleRun));
   row('floor (DuckDB count of the CSV)', floor, generated.events);
   row('typed copy (CSV typed -> Parquet)', typed, generated.events);
   row('single query (CSV -> intervals Parquet)', single, generated.events);
@@ -445,7 +453,7 @@ function incremental(work: string, o: Options): void {
     hired: Measurement;
   }[] = [];
   process.stdout.write(`incremental: one more day, ${fmt(o.extensions)} extensions\n`);
-  for (const days of cases) {
+  const prepared = cases.map((days) => {
     const dir = join(work, `history-${days}`);
     mkdirSync(dir, { recursive: true });
     const base = join(dir, 'base-lake');
@@ -466,18 +474,32 @@ function incremental(work: string, o: Options): void {
       );
     }
     const trial = join(dir, 'trial-lake');
-    const fresh = (from: string) => () => {
+    const fresh = (lake: string) => {
       rmSync(trial, { recursive: true, force: true });
-      if (days > 0) copyLake(from, trial);
+      if (days > 0) copyLake(lake, trial);
     };
-    const timed = (from: string) =>
-      median(o.repeat, () => {
-        fresh(from)();
-        return measure('pipeline', day, trial);
-      });
-    const run = timed(compacted);
-    const uncompacted = days > 0 ? timed(base) : undefined;
-    fresh(compacted)();
+    return { days, dir, base, compacted, history, trial, fresh };
+  });
+  // Timed side by side: each round times every case once, so that a drift of the machine's speed
+  // (shared hosts drift by tens of percent within minutes) weighs on every case alike; then the median
+  // of the rounds per case.
+  const runs = new Map<number, Measurement[]>();
+  const uncompactedRuns = new Map<number, Measurement[]>();
+  const keep = (into: Map<number, Measurement[]>, days: number, m: Measurement) =>
+    into.set(days, [...(into.get(days) ?? []), m]);
+  for (let round = 0; round < o.repeat; round++) {
+    for (const c of prepared) {
+      c.fresh(c.compacted);
+      keep(runs, c.days, measure('pipeline', day, c.trial));
+      if (c.days === 0) continue;
+      c.fresh(c.base);
+      keep(uncompactedRuns, c.days, measure('pipeline', day, c.trial));
+    }
+  }
+  for (const { days, dir, compacted, history, trial, fresh } of prepared) {
+    const run = medianOf(runs.get(days) ?? []);
+    const uncompacted = days > 0 ? medianOf(uncompactedRuns.get(days) ?? []) : undefined;
+    fresh(compacted);
     const profiled = measure('pipeline-profiled', day, trial, join(dir, 'profile.json'));
     // The lake after the day must equal the whole history recomputed at once by the single query.
     const out = join(dir, 'rebuild.parquet');
@@ -485,7 +507,7 @@ function incremental(work: string, o: Options): void {
     measure('single-query', out, ...files);
     assertAgreement(agreementInChild(lakePaths(trial).warehouse, out), `day into ${days} days of history`);
     const rebuild = days > 0 ? median(o.repeat, () => measure('single-query', out, ...files)) : undefined;
-    fresh(compacted)();
+    fresh(compacted);
     const hired = measure('pipeline-profiled', dayWithHire, trial, join(dir, 'profile.json'));
     results.push({
       days,
