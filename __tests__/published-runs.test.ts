@@ -4,7 +4,7 @@ import { generateEvents } from '../cli/generate';
 import type { Lake } from '../local/lake';
 import { LOCAL_BUCKET, runFile } from '../local/runner';
 import { renderSql } from '../workflow/sql-template';
-import { readSql, START_STEP } from '../workflow/steps';
+import { FAILED_RUN_FILE, readSql, START_STEP } from '../workflow/steps';
 import { dataExports, removeDir, tempDir, withLakeAt, writeCsv } from './support/lake';
 
 /**
@@ -129,6 +129,39 @@ test('a run after a killed, unclosed run of the object takes over the run it rep
       'run-2': { status: 'SUCCEEDED', published: true, replaced_by: null },
     });
     expect(await dataExports(lake)).toEqual(secondOnly);
+  });
+}, 120_000);
+
+test('RecordRunStarted and the failure record sent again (a Step Functions retry) change nothing more', async () => {
+  await withLakeAt(join(dir, 'retries'), async (lake) => {
+    expect((await runFile(lake, first, { key: KEY, runId: 'run-1' })).status).toBe('SUCCEEDED');
+    const values = {
+      run_id: 'run-2',
+      source_object: `${LOCAL_BUCKET}/${KEY}`,
+      source_etag: 'etag',
+      started_at: '2024-11-06T08:00:00Z',
+    };
+    const started = {
+      'run-1': { status: 'SUCCEEDED', published: false, replaced_by: 'run-2' },
+      'run-2': { status: 'RUNNING', published: false, replaced_by: null },
+    };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await lake.query(renderSql(readSql(START_STEP.file), values));
+      expect(await flags(lake)).toEqual(started);
+    }
+    const failed = {
+      'run-1': { status: 'SUCCEEDED', published: true, replaced_by: null },
+      'run-2': { status: 'FAILED', published: false, replaced_by: null },
+    };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await lake.query(renderSql(readSql(FAILED_RUN_FILE), { ...values, error: 'LoadCsvToSilver: boom' }));
+      expect(await flags(lake)).toEqual(failed);
+    }
+    // and a run of another object neither takes run-1 over nor gives it back
+    await lake.query(
+      renderSql(readSql(START_STEP.file), { ...values, run_id: 'run-3', source_object: 'bronze/other.csv' }),
+    );
+    expect((await flags(lake))['run-1']).toEqual(failed['run-1']);
   });
 }, 120_000);
 

@@ -174,6 +174,10 @@ export class Lake implements QueryEngine {
     const [known] = await lake.query(
       `select count(*) as n from information_schema.tables where table_name = '${KNOWN_EXTENSIONS.name}'`,
     );
+    const [flagged] = await lake.query(
+      `select count(*) as n from information_schema.columns
+       where table_name = '${PIPELINE_RUNS.name}' and column_name = 'published'`,
+    );
     if (!readOnly) {
       for (const table of MANAGED_TABLES) {
         await lake.exec(`create table if not exists ${table.name} (${columnList(table)})`);
@@ -185,18 +189,18 @@ export class Lake implements QueryEngine {
         }
       }
     }
-    if (!readOnly) {
-      // A lake made before pipeline_runs had `published`: each object's latest successful run is its
-      // published one (a killed run still RUNNING replaced nothing; the next command closes it).
+    // A lake made before pipeline_runs had `published` (the column was just added): each object's latest
+    // successful run is its published one (a killed run still RUNNING replaced nothing; the next command
+    // closes it). Once, not on every open.
+    if (!readOnly && Number(flagged?.n) === 0) {
       await lake.exec(
         `update ${PIPELINE_RUNS.name} set published = coalesce(run_id in (
            select max_by(run_id, started_at) from ${PIPELINE_RUNS.name}
            where status = 'SUCCEEDED' group by source_object
-         ), false)
-         where published is null`,
+         ), false)`,
       );
-      await lake.summarizeOlderRuns();
     }
+    if (!readOnly) await lake.summarizeOlderRuns();
     await lake.refreshSilver();
     // A lake made before known_extensions existed gains it from every run's extents (failed and replaced
     // runs' too: the bounds may be wider than the published events, never narrower).

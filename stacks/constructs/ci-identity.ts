@@ -92,8 +92,9 @@ const SERVICES: readonly ServiceAccess[] = [
     // The first metadata file of each partitioned Iceberg table (catalog.ts, seededTables), which holds
     // the table's schema and partition spec, never rows: version 00000 in each seeded table's metadata
     // folder (Athena's commits write 00001 on). The table's UUID is left to a wildcard so that the
-    // policy stays within the 10,240 characters of a role's inline policies (IAM quotas) as tables
-    // are seeded: each exact key took about 120.
+    // policy stays within the 10,240 characters of a role's inline policies as tables are seeded
+    // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): each exact key took
+    // about 120.
     sid: 'IcebergTableSeeds',
     read: ['s3:GetObject', 's3:GetObjectTagging'],
     write: ['s3:PutObject', 's3:DeleteObject', 's3:PutObjectTagging'],
