@@ -51,6 +51,27 @@ describe('productive time', () => {
     });
   });
 
+  test('events apart by less than a millisecond keep their order and their count; time is summed in whole milliseconds', async () => {
+    await withLake(async (lake, dir) => {
+      const csv = writeCsv(dir, 'micro.csv', [
+        '2024-11-12 09:00:00.000900,451,OFFLINE,Lunch', // 0.5 ms after the ONLINE: the state is Lunch
+        '2024-11-12 09:00:00.000400,451,ONLINE,',
+        '2024-11-12 09:10:00.000200,451,ONLINE,',
+        '2024-11-12 09:10:00.000600,451,ONLINE,', // not a duplicate: 0.4 ms later
+        '2024-11-12 09:29:59.999600,451,LOGOUT,',
+        '2024-11-12 09:29:59.999800,451,ONLINE,',
+        '2024-11-12 09:40:00.000700,451,LOGOUT,',
+      ]);
+      await ingest(lake, csv);
+      // Each instant counts from its millisecond: ONLINE 09:10:00.000 to 09:29:59.999 (1,199,999 ms),
+      // 09:29:59.999 to the boundary (1 ms), then 09:30:00 to 09:40:00.000 (600,000 ms)
+      expect(await intervalRows(lake)).toEqual({
+        '451|2024-11-12 09:00:00': [1_200_000 / 3_600_000, 6],
+        '451|2024-11-12 09:30:00': [600_000 / 3_600_000, 1],
+      });
+    });
+  });
+
   test('a fully productive interval is worth exactly 0.5 h; the last event lasts to the end of its interval', async () => {
     await withLake(async (lake, dir) => {
       const csv = writeCsv(dir, 'cap.csv', [
