@@ -154,6 +154,19 @@ test('a first load goes through the INSERT; a day into history through the MERGE
   });
 }, 60_000);
 
+test("a first load's rows are stored in interval order, so a later run's day bounds skip the rest", async () => {
+  await withLakeAt(join(dir, 'stored-order'), async (lake) => {
+    expect((await runFile(lake, both, { key: 'in/both.csv' })).status).toBe('SUCCEEDED');
+    // rowid is the storage order; 200, 300 and 400 are spread over both days, so any other order breaks it
+    const [row] = await lake.query(
+      `select count(*) as rows, count(*) filter (where interval_start < previous) as out_of_order
+       from (select interval_start, lag(interval_start) over (order by rowid) as previous from agent_intervals)`,
+    );
+    expect(Number(row?.rows)).toBeGreaterThan(20);
+    expect(Number(row?.out_of_order)).toBe(0);
+  });
+}, 60_000);
+
 test('a backfill before the history: no event before its window, but rows in it, so the MERGE takes it', async () => {
   const sunday = writeCsv(dir, 'sunday.csv', [
     '11/3/2024 10:00:00 PM,200,LOGIN,',

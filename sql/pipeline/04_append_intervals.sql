@@ -33,25 +33,33 @@ with windows as (
 
 -- include rule/productive_time.ctes
 
--- in interval order, as MergeIntervals inserts: new rows land beside their day's
+-- in interval order, as MergeIntervals inserts: new rows land beside their day's. The sort carries the
+-- four columns the rule makes; the two derived from productive_ms are computed after it
 select
-    interval_totals.extension,
-    interval_totals.interval_start,
-    cast(interval_totals.productive_ms as bigint) as productive_ms,
-    cast(cast(interval_totals.productive_ms as bigint) as double) / 1000 as productive_seconds,
-    least(cast(cast(interval_totals.productive_ms as bigint) as double) / 3600000, 0.5) as productive_hours,
-    cast(interval_totals.event_count as bigint) as event_count
-from interval_totals
-left join (
+    new_rows.extension,
+    new_rows.interval_start,
+    new_rows.productive_ms,
+    cast(new_rows.productive_ms as double) / 1000 as productive_seconds,
+    least(cast(new_rows.productive_ms as double) / 3600000, 0.5) as productive_hours,
+    new_rows.event_count
+from (
     select
-        intervals.extension,
-        intervals.interval_start
-    from agent_intervals as intervals
-    -- the run's days as literals (sql/pipeline/run_days.sql): Athena reads only their partitions
-    where intervals.interval_start >= cast(cast(from_utf8(from_base64('{first_day}')) as date) as timestamp)
-        and intervals.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
-) as held
-    on held.extension = interval_totals.extension
-    and held.interval_start = interval_totals.interval_start
-where held.extension is null
-order by interval_totals.interval_start
+        interval_totals.extension,
+        interval_totals.interval_start,
+        cast(interval_totals.productive_ms as bigint) as productive_ms,
+        cast(interval_totals.event_count as bigint) as event_count
+    from interval_totals
+    left join (
+        select
+            intervals.extension,
+            intervals.interval_start
+        from agent_intervals as intervals
+        -- the run's days as literals (sql/pipeline/run_days.sql): Athena reads only their partitions
+        where intervals.interval_start >= cast(cast(from_utf8(from_base64('{first_day}')) as date) as timestamp)
+            and intervals.interval_start < cast(cast(from_utf8(from_base64('{last_day}')) as date) + interval '1' day as timestamp)
+    ) as held
+        on held.extension = interval_totals.extension
+        and held.interval_start = interval_totals.interval_start
+    where held.extension is null
+    order by interval_totals.interval_start
+) as new_rows
