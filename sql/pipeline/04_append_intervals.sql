@@ -33,8 +33,9 @@ with windows as (
 
 -- include rule/productive_time.ctes
 
--- in interval order, as MergeIntervals inserts: new rows land beside their day's. The sort carries the
--- four columns the rule makes; the two derived from productive_ms are computed after it
+-- in interval order, as MergeIntervals inserts: new rows land beside their day's (DuckDB's zone maps;
+-- Athena may drop a subquery's ORDER BY, and the table's day() partitions place the rows there). The
+-- sort carries the four columns the rule makes; the two derived from productive_ms are computed after it
 select
     new_rows.extension,
     new_rows.interval_start,
