@@ -40,8 +40,8 @@ async function loaded(lake: Lake, file: string): Promise<unknown[][]> {
   return rows.map((r) => [Number(r.source_line), r.at, r.extension, r.action, r.details]);
 }
 
-/** Loads `lines` (after the header) as `name` and reports whether the loader had to use the splitter. */
-async function load(lake: Lake, dir: string, name: string, lines: readonly string[]): Promise<boolean> {
+/** Loads `lines` (after the header) as `name` and returns the statements the loader ran. */
+async function load(lake: Lake, dir: string, name: string, lines: readonly string[]): Promise<string[]> {
   const path = join(dir, name);
   writeFileSync(path, `${[HEADER, ...lines].join('\n')}\n`);
   const statements: string[] = [];
@@ -56,27 +56,55 @@ async function load(lake: Lake, dir: string, name: string, lines: readonly strin
   } finally {
     spy.mockRestore();
   }
-  return statements.some((sql) => sql.includes('create temp table load_split'));
+  return statements;
 }
+
+/** Whether the loader had to use the splitter. */
+const split = (statements: readonly string[]) =>
+  statements.some((sql) => sql.includes('create temp table load_split'));
+
+/** How many times the loader typed the file with DuckDB's reader. */
+const typings = (statements: readonly string[]) =>
+  statements.filter((sql) => sql.includes('create temp table load_rows') && sql.includes('read_csv(')).length;
 
 describe('the loader types the common format first and falls back per row', () => {
   test('a file of accepted rows in every accepted form loads on the fast path, each row typed', async () => {
     await withLake(async (lake, dir) => {
       // A setting of the lake's own, which the loader must leave as it found it.
       await lake.exec('set threads = 3');
-      const split = await load(
+      const statements = await load(
         lake,
         dir,
         'plain.csv',
         ACCEPTED.map(([line]) => line),
       );
-      expect(split).toBe(false);
+      expect(split(statements)).toBe(false);
+      // Its fields are padded with a TAB and Unicode whitespace: typed again, for those.
+      expect(typings(statements)).toBe(2);
       // The silver write runs on one thread and gives DuckDB its threads back.
       expect(await lake.query("select current_setting('threads')::int as threads")).toEqual([{ threads: 3 }]);
       expect(await loaded(lake, 'plain.csv')).toEqual(
         ACCEPTED.map(([, at, extension, action, details], i) => [i + 2, at, extension, action, details]),
       );
       expect(await lake.query('select count(*)::int as n from rejected_rows')).toEqual([{ n: 0 }]);
+    });
+  });
+
+  test('a file whose only whitespace is the space is typed once, its fields trimmed', async () => {
+    const lines = [
+      ' 11/4/2024 8:42:35 AM ,  101 , ONLINE ,  a  note  ',
+      '11/4/2024 8:43:00 AM,101 ,OFFLINE, Lunch',
+      '"  11/4/2024 8:44:00 AM","101","  LOGOUT","  "',
+    ];
+    await withLake(async (lake, dir) => {
+      const statements = await load(lake, dir, 'spaces.csv', lines);
+      expect(split(statements)).toBe(false);
+      expect(typings(statements)).toBe(1);
+      expect(await loaded(lake, 'spaces.csv')).toEqual([
+        [2, '2024-11-04 08:42:35.000', '101', 'ONLINE', 'a  note'],
+        [3, '2024-11-04 08:43:00.000', '101', 'OFFLINE', 'Lunch'],
+        [4, '2024-11-04 08:44:00.000', '101', 'LOGOUT', ''],
+      ]);
     });
   });
 
@@ -99,7 +127,7 @@ describe('the loader types the common format first and falls back per row', () =
     expect(bad).toHaveLength(ACCEPTED.length);
     const lines = ACCEPTED.flatMap(([line], i) => [line, bad[i]?.[0] ?? '']);
     await withLake(async (lake, dir) => {
-      expect(await load(lake, dir, 'mixed.csv', lines)).toBe(true);
+      expect(split(await load(lake, dir, 'mixed.csv', lines))).toBe(true);
       const rows = await loaded(lake, 'mixed.csv');
       expect(rows).toEqual(
         ACCEPTED.map(([, at, extension, action, details], i) => [2 * i + 2, at, extension, action, details]),

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { WHITESPACE } from '../workflow/input-contract';
 
 /** What the loader needs to know of a file before trusting DuckDB's reader with it. */
 export interface LineMeasures {
@@ -12,6 +13,12 @@ export interface LineMeasures {
    * the splitter rejects, so such a file is left to the splitter.
    */
   readonly irregularQuotes: boolean;
+  /**
+   * Whether the file holds a whitespace character of the contract's set other than the space and the
+   * line break: TAB, VT, FF, a CR that is not before a LF, or a non-ASCII one. Without one, a field of a
+   * record on one line can start or end with whitespace only by a space.
+   */
+  readonly otherWhitespace: boolean;
 }
 
 const QUOTE = 0x22;
@@ -19,7 +26,76 @@ const COMMA = 0x2c;
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** Measures a file in one pass: lines, the longest line, and whether its quoting is irregular. */
+/**
+ * The contract's whitespace characters other than the space and LF as UTF-8 bytes, by their first
+ * byte. A CR counts only where no LF follows it (a CR before a LF ends a line): it stands for itself
+ * and the LF that must not follow.
+ */
+const OTHER_WHITESPACE = (() => {
+  const byFirst = new Map<number, Buffer[]>();
+  for (const character of WHITESPACE) {
+    if (character === ' ' || character === '\n') continue;
+    const bytes = character === '\r' ? Buffer.from([CR, LF]) : Buffer.from(character);
+    byFirst.set(bytes[0] as number, [...(byFirst.get(bytes[0] as number) ?? []), bytes]);
+  }
+  return byFirst;
+})();
+/** The bytes a character of OTHER_WHITESPACE may still need after a chunk's last byte. */
+const REACH = Math.max(...[...OTHER_WHITESPACE.values()].flat().map((bytes) => bytes.length)) - 1;
+
+/**
+ * Whether a character of OTHER_WHITESPACE starts at `at`; undefined when `bytes` ends before that can
+ * be told.
+ */
+function otherWhitespaceAt(bytes: Buffer, at: number): boolean | undefined {
+  let short = false;
+  for (const sequence of OTHER_WHITESPACE.get(bytes[at] as number) ?? []) {
+    if (at + sequence.length > bytes.length) {
+      short = true;
+    } else if (sequence[0] === CR) {
+      if (bytes[at + 1] !== LF) return true;
+    } else if (sequence.every((byte, i) => bytes[at + i] === byte)) {
+      return true;
+    }
+  }
+  return short ? undefined : false;
+}
+
+/**
+ * Looks for OTHER_WHITESPACE in a file fed chunk by chunk: each byte one of them starts with is found
+ * by indexOf (for a file of ASCII text with LF line ends, eight passes at memchr's speed), and a
+ * character cut by a chunk's end is looked at again with the next chunk's first bytes.
+ */
+export class WhitespaceScan {
+  private tail: Buffer = Buffer.alloc(0);
+  private seen = false;
+
+  feed(chunk: Buffer): void {
+    if (this.seen || chunk.length === 0) return;
+    if (this.tail.length > 0) {
+      const joined = Buffer.concat([this.tail, chunk.subarray(0, REACH)]);
+      for (let at = 0; at < this.tail.length && !this.seen; at++) {
+        this.seen = otherWhitespaceAt(joined, at) === true;
+      }
+    }
+    for (const first of OTHER_WHITESPACE.keys()) {
+      for (let at = chunk.indexOf(first); at !== -1 && !this.seen; at = chunk.indexOf(first, at + 1)) {
+        this.seen = otherWhitespaceAt(chunk, at) === true;
+      }
+    }
+    this.tail = Buffer.from(Buffer.concat([this.tail, chunk.subarray(-REACH)]).subarray(-REACH));
+  }
+
+  /** Whether the file held one; a character cut short by the file's end counts as one. */
+  end(): boolean {
+    for (let at = 0; at < this.tail.length && !this.seen; at++) {
+      this.seen = otherWhitespaceAt(this.tail, at) !== false;
+    }
+    return this.seen;
+  }
+}
+
+/** Measures a file in one pass: lines, the longest line, whether its quoting is irregular, and whether it holds whitespace other than spaces. */
 export async function measureLines(path: string): Promise<LineMeasures> {
   const file = await open(path, 'r');
   const buffer = Buffer.alloc(1 << 20);
@@ -32,6 +108,7 @@ export async function measureLines(path: string): Promise<LineMeasures> {
   // A quote ending a chunk inside a quoted field: the next chunk's first byte tells what it was.
   let pendingQuote = false;
   let irregularQuotes = false;
+  const whitespace = new WhitespaceScan();
   const closes = (next: number | undefined) =>
     next === undefined || next === COMMA || next === CR || next === LF;
   try {
@@ -41,6 +118,7 @@ export async function measureLines(path: string): Promise<LineMeasures> {
       { bytesRead } = await file.read(buffer)
     ) {
       const chunk = buffer.subarray(0, bytesRead);
+      whitespace.feed(chunk);
       for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) {
         lines++;
         longest = Math.max(longest, offset + at - lineStart);
@@ -82,6 +160,7 @@ export async function measureLines(path: string): Promise<LineMeasures> {
     lines: lines + (last === LF ? 0 : 1),
     longest: Math.max(longest, offset - lineStart),
     irregularQuotes: irregularQuotes || inQuotes,
+    otherWhitespace: whitespace.end(),
   };
 }
 
