@@ -81,7 +81,7 @@ describe('the loader types the common format first and falls back per row', () =
       expect(split(statements)).toBe(false);
       // Its fields are padded with a TAB and Unicode whitespace: typed again, for those.
       expect(typings(statements)).toBe(2);
-      // The silver write runs on one thread and gives DuckDB its threads back.
+      // The loader leaves the lake's own settings as it found them.
       expect(await lake.query("select current_setting('threads')::int as threads")).toEqual([{ threads: 3 }]);
       expect(await loaded(lake, 'plain.csv')).toEqual(
         ACCEPTED.map(([, at, extension, action, details], i) => [i + 2, at, extension, action, details]),
