@@ -95,7 +95,10 @@ export class WhitespaceScan {
   }
 }
 
-/** Measures a file in one pass: lines, the longest line, whether its quoting is irregular, and whether it holds whitespace other than spaces. */
+/**
+ * Measures a file in one pass: lines, the longest line, whether its quoting is irregular, and whether
+ * it holds whitespace other than the space.
+ */
 export async function measureLines(path: string): Promise<LineMeasures> {
   const file = await open(path, 'r');
   const buffer = Buffer.alloc(1 << 20);
